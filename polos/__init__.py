@@ -1,0 +1,82 @@
+"""Polos: durable workflows and agents (the SDK; runs on ``polos_django``).
+
+Code written for the Polos Python SDK runs unchanged: the names below keep Polos' import paths.
+"""
+
+from __future__ import annotations
+
+from .context import WorkflowContext
+from .exceptions import (
+    ConfigurationError,
+    ExecutionFailedError,
+    ExecutionNotFoundError,
+    NonDeterminismError,
+    NotResumableError,
+    PayloadValidationError,
+    PolosError,
+    RetryableError,
+    StepExecutionError,
+    StepTimeoutError,
+    WorkflowCancelled,
+    WorkflowNotFoundError,
+    WorkflowSuspended,
+    WorkflowTimeoutError,
+)
+from .queues import Queue, queue
+from .state import WorkflowState
+from .types import (
+    AgentConfig,
+    AgentResult,
+    BatchEventPayload,
+    BatchStepResult,
+    BatchWorkflowInput,
+    EventData,
+    EventPayload,
+    ExecutionHandle,
+    SchedulePayload,
+    Step,
+    ToolCall,
+    ToolCallFunction,
+    ToolResult,
+    Usage,
+)
+from .workflow import Workflow, get_all_workflows, get_workflow, workflow
+
+__all__ = [
+    "AgentConfig",
+    "AgentResult",
+    "BatchEventPayload",
+    "BatchStepResult",
+    "BatchWorkflowInput",
+    "ConfigurationError",
+    "EventData",
+    "EventPayload",
+    "ExecutionFailedError",
+    "ExecutionHandle",
+    "ExecutionNotFoundError",
+    "NonDeterminismError",
+    "NotResumableError",
+    "PayloadValidationError",
+    "PolosError",
+    "Queue",
+    "RetryableError",
+    "SchedulePayload",
+    "Step",
+    "StepExecutionError",
+    "StepTimeoutError",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolResult",
+    "Usage",
+    "Workflow",
+    "WorkflowCancelled",
+    "WorkflowContext",
+    "WorkflowNotFoundError",
+    "WorkflowState",
+    "WorkflowSuspended",
+    "WorkflowTimeoutError",
+    "get_all_workflows",
+    "get_workflow",
+    "queue",
+    "workflow",
+]

@@ -1,0 +1,18 @@
+"""The Django app of the Polos runtime (label ``polos``)."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PolosConfig(AppConfig):
+    name = "polos_django"
+    label = "polos"
+    verbose_name = "Polos"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals, worker_signals  # noqa: F401  (signal receivers)
+        from .discovery import autodiscover
+
+        autodiscover()

@@ -1,0 +1,32 @@
+"""The doorbell: a Celery message that says "look at execution X".
+
+Losing one or ringing twice is harmless: the database decides who runs what (claims are
+compare-and-set), and the reaper re-rings executions that stay queued.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .conf import polos_settings
+
+logger = logging.getLogger("polos.doorbell")
+
+
+def celery_queue(queue_name: str | None) -> str | None:
+    """The Celery queue of an execution: its Polos queue name, else ``POLOS['DEFAULT_QUEUE']``."""
+    return queue_name or polos_settings.DEFAULT_QUEUE
+
+
+def ring(execution_id: str, queue_name: str | None = None) -> None:
+    """Send the run task for ``execution_id`` (call after the transaction that made it runnable)."""
+    from .tasks import run_execution_task
+
+    options = {}
+    queue = celery_queue(queue_name)
+    if queue:
+        options["queue"] = queue
+    try:
+        run_execution_task.apply_async((execution_id,), **options)
+    except Exception:  # the broker is down: the reaper re-rings once it is back
+        logger.exception("could not ring the doorbell of execution %s; the reaper will retry", execution_id)

@@ -1,0 +1,129 @@
+"""Live fan-out of committed events over Redis pub/sub.
+
+Events are rows first (durable, the source of truth); after commit they are also published on the
+Redis channel ``polos:topic:{topic}`` so streams and result waiters hear about them at once.
+Publishing happens on a background thread: a step never waits for Redis.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from polos.store import EventRecord
+
+from .conf import polos_settings
+
+logger = logging.getLogger("polos.live")
+
+CHANNEL_PREFIX = "polos:topic:"
+DONE_PREFIX = "polos:done:"
+FINISH_TYPES = frozenset({"workflow_finish", "workflow_cancel"})
+
+
+def topic_channel(topic: str) -> str:
+    return CHANNEL_PREFIX + topic
+
+
+def done_channel(execution_id: str) -> str:
+    return DONE_PREFIX + execution_id
+
+
+_clients: dict[str, Any] = {}
+_client_lock = threading.Lock()
+
+
+def redis_client() -> Any | None:
+    """A shared Redis client for ``POLOS['REDIS_URL']`` (``None`` when no Redis is configured)."""
+    url = polos_settings.REDIS_URL
+    if not url:
+        return None
+    with _client_lock:
+        client = _clients.get(url)
+        if client is None:
+            import redis
+
+            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+            _clients[url] = client
+        return client
+
+
+class _Publisher:
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[tuple[str, str]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, messages: list[tuple[str, str]]) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="polos-live", daemon=True)
+                    self._thread.start()
+        self._queue.put(messages)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            # Drain whatever else is waiting and send it in one pipeline.
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._send(batch)
+                    return
+                batch.extend(more)
+            self._send(batch)
+
+    def _send(self, messages: list[tuple[str, str]]) -> None:
+        client = redis_client()
+        if client is None:
+            return
+        try:
+            pipe = client.pipeline(transaction=False)
+            for channel, body in messages:
+                pipe.publish(channel, body)
+            pipe.execute()
+        except Exception:  # live delivery is best effort: streams replay from the database
+            logger.warning("could not publish %d live event(s) to Redis", len(messages), exc_info=True)
+
+    def flush(self, timeout: float = 2.0) -> None:
+        """Wait until everything submitted so far is sent (tests, shutdown)."""
+        done = threading.Event()
+        self._queue.put([])
+        # An empty batch is a marker: once the thread picked it up, earlier batches were sent.
+        deadline = threading.Timer(timeout, done.set)
+        deadline.start()
+        while not done.is_set() and not self._queue.empty():
+            done.wait(0.005)
+        deadline.cancel()
+
+
+_publisher = _Publisher()
+atexit.register(_publisher.flush)
+
+
+def publish(events: Sequence[EventRecord]) -> None:
+    """Publish committed events (call after commit)."""
+    if not events or not polos_settings.REDIS_URL:
+        return
+    messages = []
+    for event in events:
+        body = json.dumps({**event.as_payload(), "execution_id": event.execution_id})
+        messages.append((topic_channel(event.topic), body))
+        if event.event_type in FINISH_TYPES and event.execution_id:
+            messages.append((done_channel(event.execution_id), body))
+    _publisher.submit(messages)
+
+
+def flush(timeout: float = 2.0) -> None:
+    _publisher.flush(timeout)

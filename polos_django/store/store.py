@@ -1,0 +1,615 @@
+"""``DjangoStore``: executions, steps, waits and events in the Django database.
+
+Hot path (per step): one statement on PostgreSQL (a CTE that checks the fencing token, records the
+step and its ``step_finish`` event), one short transaction on SQLite.  Everything else runs in
+``transaction.atomic()``; doorbells and live events go out only after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.core import signing
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+
+from polos.exceptions import ExecutionNotFoundError, InvalidStateError, LeaseLost, NotResumableError
+from polos.steps import WAIT, timeout_error
+from polos.store import (
+    CANCELLED,
+    FINISHED_STATUSES,
+    QUEUED,
+    RUNNING,
+    STEP_FAILED,
+    WAIT_BATCH,
+    WAIT_CHILD,
+    WAIT_EVENT,
+    WAIT_RETRY,
+    WAIT_SUSPEND,
+    WAIT_TIMER,
+    WAITING,
+    Claim,
+    EventRecord,
+    ExecutionRecord,
+    ExecutionStore,
+    NewEvent,
+    NewExecution,
+    ReapReport,
+    ResumeRequest,
+    StepRecord,
+    StepWrite,
+    WaitSpec,
+    utcnow,
+)
+
+from .. import doorbell, live
+from ..conf import polos_settings
+from . import sql
+from .events import TRACE_EVENT_TYPES, insert_events
+from .wakeups import FINISHED_SQL, finish_row, insert_step, requeue, satisfy, wake_parent
+
+CANCELLED_ERROR = json.dumps({"message": "cancelled", "type": "WorkflowCancelled"})
+
+
+class DjangoStore(ExecutionStore):
+    """The execution store of ``polos_django`` (see module docstring)."""
+
+    # --- creating and reading ------------------------------------------------------------------
+
+    def _insert_execution(
+        self, cursor: Any, new: NewExecution, parent: ExecutionRecord | None, step_key: str | None
+    ) -> ExecutionRecord:
+        now = utcnow()
+        execution_id = new.id or str(uuid.uuid4())
+        record = ExecutionRecord(
+            id=execution_id,
+            workflow_id=new.workflow_id,
+            status=QUEUED,
+            payload=new.payload,
+            project_id=parent.project_id if parent else new.project_id,
+            parent_execution_id=parent.id if parent else None,
+            root_execution_id=(parent.root_execution_id or parent.id) if parent else execution_id,
+            root_workflow_id=(parent.root_workflow_id or parent.workflow_id) if parent else new.workflow_id,
+            step_key=step_key,
+            batch_index=new.batch_index,
+            session_id=new.session_id,
+            user_id=new.user_id,
+            queue_name=new.queue_name,
+            concurrency_key=new.concurrency_key,
+            workflow_type=new.workflow_type,
+            initial_state=new.initial_state,
+            run_timeout_seconds=new.run_timeout_seconds,
+            created_at=now,
+        )
+        now_db = sql.db_time(now)
+        cursor.execute(
+            f"INSERT INTO {sql.EXECUTION} (id, project_id, workflow_id, workflow_type, status, payload, "
+            "initial_state, parent_execution_id, root_execution_id, root_workflow_id, step_key, batch_index, "
+            "session_id, user_id, queue_name, concurrency_key, retry_count, attempt, run_timeout_seconds, "
+            "run_seconds, cancel_requested, lease_token, rung_at, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, 0, %s, 0, %s, %s)",
+            [
+                record.id,
+                record.project_id,
+                record.workflow_id,
+                record.workflow_type,
+                QUEUED,
+                record.payload,
+                record.initial_state,
+                record.parent_execution_id,
+                record.root_execution_id,
+                record.root_workflow_id,
+                step_key,
+                record.batch_index,
+                record.session_id,
+                record.user_id,
+                record.queue_name,
+                record.concurrency_key,
+                record.run_timeout_seconds,
+                False,
+                now_db,
+                now_db,
+            ],
+        )
+        queue_name = record.queue_name
+        transaction.on_commit(lambda: doorbell.ring(execution_id, queue_name))
+        return record
+
+    def create_executions(self, requests: Sequence[NewExecution]) -> list[ExecutionRecord]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            return [self._insert_execution(cursor, r, None, None) for r in requests]
+
+    def get_execution(self, execution_id: str, project_id: str | None = None) -> ExecutionRecord | None:
+        query = f"SELECT {sql.EXECUTION_SELECT} FROM {sql.EXECUTION} WHERE id = %s"
+        params: list[Any] = [execution_id]
+        if project_id is not None:
+            query += " AND project_id = %s"
+            params.append(project_id)
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            row = cursor.fetchone()
+        return sql.to_record(row) if row else None
+
+    def list_events(self, topic: str, after: int = 0, limit: int = 1000) -> list[EventRecord]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, topic, event_type, data, created_at, execution_id FROM {sql.EVENT} "
+                "WHERE topic = %s AND id > %s ORDER BY id LIMIT %s",
+                [topic, after, limit],
+            )
+            return [sql.event_record(row) for row in cursor.fetchall()]
+
+    # --- running -------------------------------------------------------------------------------
+
+    def claim(self, execution_id: str, owner: str, lease_seconds: float) -> Claim | None:
+        now = utcnow()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = %s, lease_token = lease_token + 1, "
+                "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s) "
+                "WHERE id = %s AND (status = %s OR (status = %s AND lease_expires_at < %s)) "
+                f"RETURNING lease_token, {sql.EXECUTION_SELECT}",
+                [
+                    RUNNING,
+                    owner,
+                    sql.db_time(now + dt.timedelta(seconds=lease_seconds)),
+                    sql.db_time(now),
+                    execution_id,
+                    QUEUED,
+                    RUNNING,
+                    sql.db_time(now),
+                ],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            record = sql.to_record(row[1:])
+            if record.attempt == 1:
+                with transaction.atomic():
+                    insert_events(
+                        cursor,
+                        record.topic,
+                        [NewEvent("workflow_start", {"execution_id": record.id, "workflow_id": record.workflow_id})],
+                        execution_id=record.id,
+                        project_id=record.project_id,
+                    )
+        return Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
+
+    def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT key, kind, status, output, error, state FROM {sql.STEP} WHERE execution_id = %s",
+                [execution_id],
+            )
+            return {row[0]: StepRecord(*row) for row in cursor.fetchall()}
+
+    def record_step(self, claim: Claim, write: StepWrite) -> list[ExecutionRecord]:
+        simple = (
+            not write.children and not write.resumes and all(e.event_type in TRACE_EVENT_TYPES for e in write.events)
+        )
+        try:
+            if simple:
+                self._record_simple(claim, write)
+                return []
+            return self._record_general(claim, write)
+        except IntegrityError:
+            # The key is already recorded: another worker took this execution over and got there first.
+            claim.lost = True
+            raise LeaseLost(claim.execution.id) from None
+
+    def _record_simple(self, claim: Claim, write: StepWrite) -> None:
+        record = claim.execution
+        step = write.step
+        now = utcnow()
+        now_db = sql.db_time(now)
+        events = list(write.events)
+        if sql.is_postgres():
+            # One round trip: fence, step row and its trace event, committed together.
+            event_values = ", ".join(["(%s, %s)"] * len(events)) or None
+            params: list[Any] = [record.id, claim.token, RUNNING, sql.topic_lock_key(record.topic)]
+            params += [record.id, step.key, step.kind, step.status, step.output, step.error, step.state, now_db]
+            query = (
+                f"WITH fence AS (SELECT id FROM {sql.EXECUTION} WHERE id = %s AND lease_token = %s AND status = %s), "
+                "lk AS (SELECT pg_advisory_xact_lock(%s) FROM fence), "
+                f"st AS (INSERT INTO {sql.STEP} (execution_id, key, kind, status, output, error, state, created_at) "
+                "SELECT %s, %s, %s, %s, %s, %s, %s, %s FROM fence, lk RETURNING id) "
+            )
+            if event_values:
+                query += (
+                    f"INSERT INTO {sql.EVENT} (project_id, topic, event_type, data, execution_id, created_at) "
+                    "SELECT %s, %s, v.event_type, v.data, %s, %s "
+                    f"FROM st, (VALUES {event_values}) AS v(event_type, data) "
+                    "RETURNING id, event_type, data"
+                )
+                params += [record.project_id, record.topic, record.id, now_db]
+                for event in events:
+                    params += [event.event_type, sql.event_json(event)]
+            else:
+                query += "SELECT id, NULL, NULL FROM st"
+            with connection.cursor() as cursor:
+                cursor.execute(query, params)
+                rows = cursor.fetchall()
+            if not rows:
+                claim.lost = True
+                raise LeaseLost(record.id)
+            if event_values:
+                live.publish(
+                    [EventRecord(int(r[0]), record.topic, r[1], json.loads(r[2]), now, record.id) for r in rows]
+                )
+            return
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {sql.STEP} (execution_id, key, kind, status, output, error, state, created_at) "
+                f"SELECT %s, %s, %s, %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM {sql.EXECUTION} "
+                "WHERE id = %s AND lease_token = %s AND status = %s)",
+                [
+                    record.id,
+                    step.key,
+                    step.kind,
+                    step.status,
+                    step.output,
+                    step.error,
+                    step.state,
+                    now_db,
+                    record.id,
+                    claim.token,
+                    RUNNING,
+                ],
+            )
+            if cursor.rowcount != 1:
+                claim.lost = True
+                raise LeaseLost(record.id)
+            insert_events(cursor, record.topic, events, execution_id=record.id, project_id=record.project_id)
+
+    def _fence(self, cursor: Any, claim: Claim) -> None:
+        """Check (and on PostgreSQL lock) the claimed row inside a transaction."""
+        cursor.execute(
+            f"UPDATE {sql.EXECUTION} SET lease_token = lease_token WHERE id = %s AND lease_token = %s AND status = %s",
+            [claim.execution.id, claim.token, RUNNING],
+        )
+        if cursor.rowcount != 1:
+            claim.lost = True
+            raise LeaseLost(claim.execution.id)
+
+    def _record_general(self, claim: Claim, write: StepWrite) -> list[ExecutionRecord]:
+        record = claim.execution
+        with transaction.atomic(), connection.cursor() as cursor:
+            self._fence(cursor, claim)
+            for resume in write.resumes:
+                self._resume(cursor, resume, None)
+            insert_step(cursor, record.id, write.step)
+            children = [self._insert_execution(cursor, c, record, write.step.key) for c in write.children]
+            insert_events(cursor, record.topic, write.events, execution_id=record.id, project_id=record.project_id)
+        return children
+
+    def wait(self, claim: Claim, spec: WaitSpec, run_seconds: float) -> list[ExecutionRecord]:
+        record = claim.execution
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
+                "run_seconds = run_seconds + %s, state = COALESCE(%s, state) "
+                "WHERE id = %s AND lease_token = %s AND status = %s",
+                [WAITING, run_seconds, spec.state, record.id, claim.token, RUNNING],
+            )
+            if cursor.rowcount != 1:
+                claim.lost = True
+                raise LeaseLost(record.id)
+            after = 0
+            if spec.kind == WAIT_EVENT and spec.topic:
+                # Under the topic lock: an event is either counted here or sees this wait.
+                sql.lock_topic(cursor, spec.topic)
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {sql.EVENT} WHERE topic = %s", [spec.topic])
+                after = cursor.fetchone()[0]
+            cursor.execute(
+                f"INSERT INTO {sql.WAIT} (execution_id, kind, step_key, due_at, expires_at, topic, after_sequence, "
+                "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    record.id,
+                    spec.kind,
+                    spec.step_key,
+                    sql.db_time(spec.due_at),
+                    sql.db_time(spec.expires_at),
+                    spec.topic,
+                    after,
+                    sql.now_param(),
+                ],
+            )
+            insert_events(cursor, record.topic, spec.events, execution_id=record.id, project_id=record.project_id)
+            children = [self._insert_execution(cursor, c, record, spec.step_key) for c in spec.children]
+        return children
+
+    def finish(
+        self,
+        claim: Claim,
+        status: str,
+        *,
+        result: str | None = None,
+        error: str | None = None,
+        state: str | None = None,
+        run_seconds: float = 0.0,
+    ) -> None:
+        record = claim.execution
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {sql.EXECUTION} SET status = %s, result = %s, error = %s, state = COALESCE(%s, state), "
+                "run_seconds = run_seconds + %s, finished_at = %s, lease_owner = NULL, lease_expires_at = NULL "
+                "WHERE id = %s AND lease_token = %s AND status = %s",
+                [status, result, error, state, run_seconds, sql.now_param(), record.id, claim.token, RUNNING],
+            )
+            if cursor.rowcount != 1:
+                claim.lost = True
+                raise LeaseLost(record.id)
+            finish_row(cursor, record, status, result=result, error=error)
+
+    def retry_later(self, claim: Claim, error: str, due_at: dt.datetime, run_seconds: float) -> None:
+        record = claim.execution
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {sql.EXECUTION} SET status = %s, error = %s, retry_count = retry_count + 1, "
+                "run_seconds = run_seconds + %s, lease_owner = NULL, lease_expires_at = NULL "
+                "WHERE id = %s AND lease_token = %s AND status = %s",
+                [WAITING, error, run_seconds, record.id, claim.token, RUNNING],
+            )
+            if cursor.rowcount != 1:
+                claim.lost = True
+                raise LeaseLost(record.id)
+            cursor.execute(
+                f"INSERT INTO {sql.WAIT} (execution_id, kind, step_key, due_at, after_sequence, created_at) "
+                "VALUES (%s, %s, %s, %s, 0, %s)",
+                [record.id, WAIT_RETRY, f"__retry_{record.retry_count + 1}", sql.db_time(due_at), sql.now_param()],
+            )
+
+    def renew(self, claim: Claim, lease_seconds: float) -> None:
+        expires = utcnow() + dt.timedelta(seconds=lease_seconds)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {sql.EXECUTION} SET lease_expires_at = %s WHERE id = %s AND lease_token = %s "
+                    "AND status = %s RETURNING cancel_requested",
+                    [sql.db_time(expires), claim.execution.id, claim.token, RUNNING],
+                )
+                row = cursor.fetchone()
+        finally:
+            connection.close_if_unusable_or_obsolete()
+        if row is None:
+            claim.lost = True
+        else:
+            claim.cancel_requested = bool(row[0])
+
+    # --- acting from outside -------------------------------------------------------------------
+
+    def _resume(self, cursor: Any, request: ResumeRequest, project_id: str | None) -> EventRecord:
+        query = (
+            f"SELECT w.id, e.id FROM {sql.WAIT} w JOIN {sql.EXECUTION} e ON e.id = w.execution_id "
+            "WHERE w.kind = %s AND w.step_key = %s AND (e.id = %s OR e.root_execution_id = %s)"
+        )
+        params: list[Any] = [
+            WAIT_SUSPEND,
+            request.step_key,
+            request.execution_id or request.root_execution_id,
+            request.root_execution_id,
+        ]
+        if project_id is not None:
+            query += " AND e.project_id = %s"
+            params.append(project_id)
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+        if request.execution_id:
+            rows = [r for r in rows if r[1] == request.execution_id] or rows
+        if not rows:
+            target = self.get_execution(request.root_execution_id, project_id)
+            if target is None:
+                raise ExecutionNotFoundError(f"no execution {request.root_execution_id!r}")
+            raise NotResumableError(
+                f"execution {request.root_execution_id} ({target.status}) has no suspend step "
+                f"{request.step_key!r} waiting: it was already resumed, timed out, or never suspended with that key",
+                step_key=request.step_key,
+                status=target.status,
+            )
+        if len(rows) > 1:
+            raise InvalidStateError(
+                f"{len(rows)} executions under {request.root_execution_id} wait on step {request.step_key!r}; "
+                "resume the one you mean by its own execution id"
+            )
+        wait_id, execution_id = rows[0]
+        target = self.get_execution(execution_id)
+        assert target is not None
+        [event] = insert_events(
+            cursor,
+            target.topic,
+            [NewEvent(f"resume_{request.step_key}", request.data)],
+            execution_id=execution_id,
+            project_id=target.project_id,
+        )
+        satisfy(
+            cursor,
+            wait_id,
+            execution_id,
+            StepRecord(request.step_key, "suspend", output=json.dumps(event.as_payload())),
+        )
+        return event
+
+    def resume(self, request: ResumeRequest, project_id: str | None = None) -> EventRecord:
+        with transaction.atomic(), connection.cursor() as cursor:
+            return self._resume(cursor, request, project_id)
+
+    def publish_events(self, topic: str, events: Sequence[NewEvent], project_id: str = "default") -> list[EventRecord]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            return insert_events(cursor, topic, events, execution_id=None, project_id=project_id)
+
+    def cancel(self, execution_id: str, project_id: str | None = None) -> bool:
+        with transaction.atomic(), connection.cursor() as cursor:
+            root = self.get_execution(execution_id, project_id)
+            if root is None:
+                raise ExecutionNotFoundError(f"no execution {execution_id!r}")
+            if root.status in FINISHED_STATUSES:
+                return False
+            # The tree, parents before children; cancel children first so parents see them finished.
+            tree = [root]
+            frontier = [root.id]
+            while frontier:
+                marks = ", ".join(["%s"] * len(frontier))
+                cursor.execute(
+                    f"SELECT {sql.EXECUTION_SELECT} FROM {sql.EXECUTION} WHERE parent_execution_id IN ({marks}) "
+                    f"AND status NOT IN {FINISHED_SQL}",
+                    frontier,
+                )
+                children = [sql.to_record(r) for r in cursor.fetchall()]
+                tree.extend(children)
+                frontier = [c.id for c in children]
+            for record in reversed(tree):
+                cursor.execute(
+                    f"UPDATE {sql.EXECUTION} SET status = %s, error = %s, finished_at = %s, lease_owner = NULL, "
+                    "lease_expires_at = NULL WHERE id = %s AND status IN (%s, %s)",
+                    [CANCELLED, CANCELLED_ERROR, sql.now_param(), record.id, QUEUED, WAITING],
+                )
+                if cursor.rowcount == 1:
+                    finish_row(cursor, record, CANCELLED, result=None, error=CANCELLED_ERROR)
+                else:
+                    cursor.execute(
+                        f"UPDATE {sql.EXECUTION} SET cancel_requested = %s WHERE id = %s AND status = %s",
+                        [True, record.id, RUNNING],
+                    )
+        return True
+
+    # --- recovery ----------------------------------------------------------------------------
+
+    def reap(self, now: dt.datetime | None = None, *, repair: bool = True) -> ReapReport:
+        now = now or utcnow()
+        now_db = sql.db_time(now)
+        report = ReapReport()
+        with connection.cursor() as cursor:
+            with transaction.atomic():
+                cursor.execute(
+                    f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
+                    "rung_at = %s "
+                    "WHERE status = %s AND lease_expires_at < %s RETURNING id, queue_name",
+                    [QUEUED, now_db, RUNNING, now_db],
+                )
+                for execution_id, queue_name in cursor.fetchall():
+                    report.expired_leases += 1
+                    transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
+            report.expired_leases += self._reap_dead_owners(cursor, now_db)
+            redeliver = sql.db_time(now - dt.timedelta(seconds=float(polos_settings.REDELIVER_AFTER_SECONDS)))
+            with transaction.atomic():
+                cursor.execute(
+                    f"SELECT id, queue_name FROM {sql.EXECUTION} WHERE status = %s AND rung_at < %s LIMIT 500",
+                    [QUEUED, redeliver],
+                )
+                stale = cursor.fetchall()
+                for execution_id, queue_name in stale:
+                    cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id = %s", [now_db, execution_id])
+                    transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
+                report.rerung += len(stale)
+            cursor.execute(
+                f"SELECT id, execution_id, kind, step_key FROM {sql.WAIT} WHERE kind IN (%s, %s) AND due_at <= %s "
+                "ORDER BY due_at LIMIT 500",
+                [WAIT_TIMER, WAIT_RETRY, now_db],
+            )
+            for wait_id, execution_id, kind, step_key in cursor.fetchall():
+                step = None if kind == WAIT_RETRY else StepRecord(step_key, WAIT, output="null")
+                with transaction.atomic():
+                    report.timers_fired += satisfy(cursor, wait_id, execution_id, step)
+            cursor.execute(
+                f"SELECT id, execution_id, kind, step_key FROM {sql.WAIT} WHERE kind IN (%s, %s) AND expires_at <= %s "
+                "ORDER BY expires_at LIMIT 500",
+                [WAIT_EVENT, WAIT_SUSPEND, now_db],
+            )
+            for wait_id, execution_id, kind, step_key in cursor.fetchall():
+                step_kind = "wait_for_event" if kind == WAIT_EVENT else "suspend"
+                step = StepRecord(step_key, step_kind, status=STEP_FAILED, error=timeout_error(kind, step_key))
+                with transaction.atomic():
+                    report.waits_expired += satisfy(cursor, wait_id, execution_id, step)
+            if repair:
+                report.fanins_repaired += self._repair_fanins(cursor)
+        return report
+
+    def _reap_dead_owners(self, cursor: Any, now_db: Any) -> int:
+        """Take back executions whose owner process on this host is gone (no need to wait for the lease)."""
+        prefix = f"{socket.gethostname()}:"
+        cursor.execute(
+            f"SELECT id, lease_owner FROM {sql.EXECUTION} WHERE status = %s AND lease_owner LIKE %s",
+            [RUNNING, prefix + "%"],
+        )
+        count = 0
+        for execution_id, owner in cursor.fetchall():
+            pid_text = owner[len(prefix) :]
+            if not pid_text.isdigit() or _process_alive(int(pid_text)):
+                continue
+            with transaction.atomic():
+                cursor.execute(
+                    f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
+                    "rung_at = %s WHERE id = %s AND status = %s AND lease_owner = %s RETURNING queue_name",
+                    [QUEUED, now_db, execution_id, RUNNING, owner],
+                )
+                row = cursor.fetchone()
+                if row is not None:
+                    count += 1
+                    transaction.on_commit(lambda e=execution_id, q=row[0]: doorbell.ring(e, q))
+        return count
+
+    def _repair_fanins(self, cursor: Any) -> int:
+        """Wake parents whose children all finished but whose wait is still there (belt and braces)."""
+        cursor.execute(
+            f"SELECT w.execution_id, w.step_key FROM {sql.WAIT} w WHERE w.kind IN (%s, %s) AND NOT EXISTS "
+            f"(SELECT 1 FROM {sql.EXECUTION} c WHERE c.parent_execution_id = w.execution_id "
+            f"AND c.step_key = w.step_key AND c.status NOT IN {FINISHED_SQL}) LIMIT 100",
+            [WAIT_CHILD, WAIT_BATCH],
+        )
+        repaired = 0
+        for parent_id, step_key in cursor.fetchall():
+            with transaction.atomic():
+                repaired += wake_parent(cursor, parent_id, step_key)
+        return repaired
+
+    # --- hooks ---------------------------------------------------------------------------------
+
+    def approval_url(self, execution: ExecutionRecord, step_key: str, expires_at: dt.datetime | None) -> str | None:
+        payload = {"e": execution.id, "k": step_key}
+        if expires_at is not None:
+            payload["x"] = int(expires_at.timestamp())
+        token = signing.dumps(payload, salt="polos.approval", compress=True)
+        base = str(polos_settings.PUBLIC_URL).rstrip("/")
+        path = "/" + str(polos_settings.APPROVAL_PATH).strip("/") + "/"
+        return f"{base}{path}{token}/"
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return (
+            isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError)
+            and not isinstance(exc, IntegrityError)
+        ) or (isinstance(exc, DatabaseError) and "connection" in str(exc).lower())
+
+    def requeue_waiting(self, execution_id: str) -> bool:
+        """Re-queue a waiting execution (admin/testing helper)."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            return requeue(cursor, execution_id)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process that its parent has not reaped yet is a zombie: dead for us
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+_store: DjangoStore | None = None
+
+
+def get_store() -> DjangoStore:
+    """The process-wide store instance."""
+    global _store
+    if _store is None:
+        _store = DjangoStore()
+    return _store

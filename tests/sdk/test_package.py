@@ -1,0 +1,67 @@
+"""The ``polos`` package: importable without Django, and a pinned public surface."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polos
+
+REPO = Path(__file__).resolve().parents[2]
+
+EXPECTED_EXPORTS = [
+    "AgentConfig",
+    "AgentResult",
+    "BatchEventPayload",
+    "BatchStepResult",
+    "BatchWorkflowInput",
+    "ConfigurationError",
+    "EventData",
+    "EventPayload",
+    "ExecutionFailedError",
+    "ExecutionHandle",
+    "ExecutionNotFoundError",
+    "NonDeterminismError",
+    "NotResumableError",
+    "PayloadValidationError",
+    "PolosError",
+    "Queue",
+    "RetryableError",
+    "SchedulePayload",
+    "Step",
+    "StepExecutionError",
+    "StepTimeoutError",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolResult",
+    "Usage",
+    "Workflow",
+    "WorkflowCancelled",
+    "WorkflowContext",
+    "WorkflowNotFoundError",
+    "WorkflowState",
+    "WorkflowSuspended",
+    "WorkflowTimeoutError",
+    "get_all_workflows",
+    "get_workflow",
+    "queue",
+    "workflow",
+]
+
+
+def test_polos_imports_without_django_configured() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    code = "import polos, polos.testing; import sys; assert 'django' not in sys.modules, 'django was imported'"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_exports_are_pinned() -> None:
+    assert sorted(polos.__all__) == EXPECTED_EXPORTS
+
+
+def test_every_export_resolves() -> None:
+    missing = [name for name in polos.__all__ if not hasattr(polos, name)]
+    assert missing == []

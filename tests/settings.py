@@ -1,0 +1,102 @@
+"""Django settings for the test suite.
+
+``POLOS_TEST_DATABASE`` picks the database: ``sqlite`` (default; a file, so worker processes share
+it) or ``postgres`` (``POLOS_TEST_POSTGRES_URL``).  Worker processes started by the tests inherit
+the same environment and so the same database and broker.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+import dj_database_url
+
+SECRET_KEY = "polos-tests-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "polos_django",
+    "tests.sampleapp",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+STATIC_URL = "/static/"
+
+BACKEND = os.environ.setdefault("POLOS_TEST_DATABASE", "sqlite")
+if BACKEND == "postgres":
+    url = os.environ.get("POLOS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    name = os.environ.setdefault("POLOS_TEST_PG_NAME", f"polos_test_{uuid.uuid4().hex[:8]}")
+    db = dj_database_url.parse(url, conn_max_age=None)
+    db["NAME"] = name
+    db["TEST"] = {"NAME": name}
+    DATABASES = {"default": db}
+else:
+    path = os.environ.setdefault(
+        "POLOS_TEST_SQLITE_PATH", os.path.join(tempfile.mkdtemp(prefix="polos-test-"), "db.sqlite3")
+    )
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            "TEST": {"NAME": path},
+            "CONN_MAX_AGE": None,
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+
+_redis_db = 11 if BACKEND == "sqlite" else 12
+CELERY_BROKER_URL = os.environ.setdefault(
+    "POLOS_TEST_BROKER_URL", os.environ.get("POLOS_TEST_REDIS_URL_BASE", "redis://127.0.0.1:6379") + f"/{_redis_db}"
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+POLOS = {
+    "LEASE_SECONDS": float(os.environ.get("POLOS_TEST_LEASE_SECONDS", "10")),
+    "HEARTBEAT_SECONDS": 2.0,
+    "REAPER_INTERVAL_SECONDS": 0.5,
+    "REDELIVER_AFTER_SECONDS": 3.0,
+    "INLINE_WAIT_MAX_SECONDS": 1.0,
+    "EXECUTION_RETRY_BASE_DELAY": 0.2,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"polos": {"handlers": ["console"], "level": "WARNING"}},
+}
