@@ -30,3 +30,16 @@ def ring(execution_id: str, queue_name: str | None = None) -> None:
         run_execution_task.apply_async((execution_id,), **options)
     except Exception:  # the broker is down: the reaper re-rings once it is back
         logger.exception("could not ring the doorbell of execution %s; the reaper will retry", execution_id)
+
+
+def pending_messages(queue_name: str | None) -> int | None:
+    """Messages waiting in the Celery queue of ``queue_name`` (``None`` if the broker cannot say)."""
+    from celery import current_app
+
+    queue = celery_queue(queue_name) or current_app.conf.task_default_queue
+    try:
+        with current_app.connection_for_read() as conn:
+            return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
+    except Exception:
+        logger.debug("could not read the length of Celery queue %s", queue, exc_info=True)
+        return None

@@ -495,17 +495,7 @@ class DjangoStore(ExecutionStore):
                     report.expired_leases += 1
                     transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
             report.expired_leases += self._reap_dead_owners(cursor, now_db)
-            redeliver = sql.db_time(now - dt.timedelta(seconds=float(polos_settings.REDELIVER_AFTER_SECONDS)))
-            with transaction.atomic():
-                cursor.execute(
-                    f"SELECT id, queue_name FROM {sql.EXECUTION} WHERE status = %s AND rung_at < %s LIMIT 500",
-                    [QUEUED, redeliver],
-                )
-                stale = cursor.fetchall()
-                for execution_id, queue_name in stale:
-                    cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id = %s", [now_db, execution_id])
-                    transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
-                report.rerung += len(stale)
+            report.rerung += self._reap_lost_doorbells(cursor, now)
             cursor.execute(
                 f"SELECT id, execution_id, kind, step_key FROM {sql.WAIT} WHERE kind IN (%s, %s) AND due_at <= %s "
                 "ORDER BY due_at LIMIT 500",
@@ -528,6 +518,35 @@ class DjangoStore(ExecutionStore):
             if repair:
                 report.fanins_repaired += self._repair_fanins(cursor)
         return report
+
+    def _reap_lost_doorbells(self, cursor: Any, now: dt.datetime) -> int:
+        """Re-ring queued executions whose Celery message was lost.
+
+        A message is lost when a worker dies holding it (the Redis transport would only restore it
+        after its visibility timeout, an hour).  A queued execution older than REDELIVER_AFTER_SECONDS
+        is re-rung only when its Celery queue is empty: while messages are still waiting, a backlog
+        is not a loss, and re-ringing it would flood the broker with duplicates.
+        """
+        redeliver = sql.db_time(now - dt.timedelta(seconds=float(polos_settings.REDELIVER_AFTER_SECONDS)))
+        cursor.execute(
+            f"SELECT id, queue_name FROM {sql.EXECUTION} WHERE status = %s AND rung_at < %s LIMIT 500",
+            [QUEUED, redeliver],
+        )
+        stale = cursor.fetchall()
+        empty: dict[str | None, bool] = {}
+        count = 0
+        now_db = sql.db_time(now)
+        with transaction.atomic():
+            for execution_id, queue_name in stale:
+                if queue_name not in empty:
+                    pending = doorbell.pending_messages(queue_name)
+                    empty[queue_name] = pending is None or pending == 0
+                if not empty[queue_name]:
+                    continue
+                cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id = %s", [now_db, execution_id])
+                transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
+                count += 1
+        return count
 
     def _reap_dead_owners(self, cursor: Any, now_db: Any) -> int:
         """Take back executions whose owner process on this host is gone (no need to wait for the lease)."""

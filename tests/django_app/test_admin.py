@@ -1,0 +1,51 @@
+"""The Django admin pages for executions."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from polos_django import client
+from polos_django.models import Execution
+
+
+@pytest.fixture
+def staff(db):
+    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_execution", "view_event"]))
+    return user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changelist_and_detail_render():
+    admin = User.objects.create_superuser("root", password="pw")
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(admin)
+    handle = client.invoke("dj_steps", {"steps": 1})
+    page = browser.get("/admin/polos/execution/?status__exact=queued")
+    assert page.status_code == 200 and handle.id in page.content.decode()
+    detail = browser.get(f"/admin/polos/execution/{handle.id}/change/")
+    assert detail.status_code == 200 and "dj_steps" in detail.content.decode()
+    events = browser.get(f"/admin/polos/event/?topic={handle.topic}")
+    assert events.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_action_needs_permission(staff):
+    from django.test import Client
+
+    handle = client.invoke("dj_steps", {"steps": 1})
+    browser = Client()
+    browser.force_login(staff)
+    page = browser.get("/admin/polos/execution/")
+    assert "cancel_executions" not in page.content.decode()
+    staff.user_permissions.add(Permission.objects.get(codename="cancel_execution"))
+    browser.force_login(User.objects.get(pk=staff.pk))
+    response = browser.post(
+        "/admin/polos/execution/", {"action": "cancel_executions", "_selected_action": [handle.id]}, follow=True
+    )
+    assert response.status_code == 200
+    assert Execution.objects.get(id=handle.id).status == "cancelled"
+    assert "Cancelled 1 execution" in response.content.decode()
