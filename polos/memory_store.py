@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from . import serialization
 from .exceptions import InvalidStateError, LeaseLost, NotResumableError
-from .steps import BATCH_WAIT, INVOKE_WAIT, WAIT, timeout_error
+from .steps import BATCH_WAIT, INVOKE_WAIT, TRACE_EVENT_TYPES, WAIT, timeout_error
 from .store import (
     CANCELLED,
     COMPLETED,
@@ -145,6 +145,8 @@ class MemoryStore(ExecutionStore):
             self._events.append(record)
             written.append(record)
         for record in written:
+            if record.event_type in TRACE_EVENT_TYPES:
+                continue
             for wait in list(self._waits.values()):
                 if wait.kind == WAIT_EVENT and wait.topic == record.topic and record.sequence_id > wait.after_sequence:
                     step = StepRecord(wait.step_key, "wait_for_event", output=json.dumps(record.as_payload()))

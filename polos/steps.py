@@ -26,6 +26,7 @@ from .exceptions import (
     ExecutionSignal,
     NonDeterminismError,
     PolosError,
+    SerializationError,
     StepExecutionError,
     StepTimeoutError,
     WorkflowSuspended,
@@ -68,6 +69,9 @@ INVOKE = "invoke"
 INVOKE_WAIT = "invoke_and_wait"
 BATCH_INVOKE = "batch_invoke"
 BATCH_WAIT = "batch_invoke_and_wait"
+
+# Events that describe a workflow's own progress; they never satisfy wait_for_event or triggers.
+TRACE_EVENT_TYPES = frozenset({"step_start", "step_finish", "workflow_start"})
 
 _ERROR_TYPES: dict[str, type[StepExecutionError]] = {"StepTimeoutError": StepTimeoutError}
 
@@ -193,7 +197,6 @@ class Step:
                         result = await asyncio.to_thread(fn, *args, **kwargs)
                         if inspect.isawaitable(result):
                             result = await result
-                output = serialization.dumps(result)
             except ExecutionSignal:
                 raise
             except Exception as exc:
@@ -210,6 +213,13 @@ class Step:
                     )
                 await asyncio.sleep(delay)
                 continue
+            try:
+                output = serialization.dumps(result)
+            except SerializationError as exc:
+                # Not retried: running the function again would repeat its side effects for nothing.
+                message = f"step {key!r} returned a value that cannot be recorded: {exc}"
+                self._write(key, RUN, error=error_json(message, type(exc).__name__), started=started)
+                raise StepExecutionError(message, step_key=key, error_type=type(exc).__name__) from exc
             self._write(key, RUN, output=output, started=started)
             return result
 

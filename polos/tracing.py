@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+_otel_trace: Any
 try:  # OpenTelemetry is optional (the [otel] extra).
     from opentelemetry import trace as _otel_trace
 except ImportError:  # pragma: no cover - depends on the environment

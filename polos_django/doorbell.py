@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 
+from .celery_app import get_celery_app
 from .conf import polos_settings
+
+RUN_TASK = "polos.run_execution"
 
 logger = logging.getLogger("polos.doorbell")
 
@@ -20,26 +23,27 @@ def celery_queue(queue_name: str | None) -> str | None:
 
 def ring(execution_id: str, queue_name: str | None = None) -> None:
     """Send the run task for ``execution_id`` (call after the transaction that made it runnable)."""
-    from .tasks import run_execution_task
-
     options = {}
     queue = celery_queue(queue_name)
     if queue:
         options["queue"] = queue
     try:
-        run_execution_task.apply_async((execution_id,), **options)
+        get_celery_app().send_task(RUN_TASK, (execution_id,), **options)
     except Exception:  # the broker is down: the reaper re-rings once it is back
         logger.exception("could not ring the doorbell of execution %s; the reaper will retry", execution_id)
 
 
 def pending_messages(queue_name: str | None) -> int | None:
     """Messages waiting in the Celery queue of ``queue_name`` (``None`` if the broker cannot say)."""
-    from celery import current_app
-
-    queue = celery_queue(queue_name) or current_app.conf.task_default_queue
+    app = get_celery_app()
+    queue = celery_queue(queue_name) or app.conf.task_default_queue
     try:
-        with current_app.connection_for_read() as conn:
+        with app.connection_for_read() as conn:
             return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
-    except Exception:
+    except Exception as exc:
+        # A passive declare of a queue that does not exist (the Redis transport drops empty lists)
+        # answers 404: nothing is waiting in it.
+        if getattr(exc, "code", None) == 404 or "NOT_FOUND" in str(exc):
+            return 0
         logger.debug("could not read the length of Celery queue %s", queue, exc_info=True)
         return None

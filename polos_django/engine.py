@@ -7,12 +7,13 @@ thread.  Start-up work happens once per process, never per task.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import threading
 from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 
 from polos.runtime import Heartbeat, run_execution, worker_identity
 
@@ -38,9 +39,20 @@ class Engine:
         self.owner = worker_identity()
         self.pid = os.getpid()
 
+        # Every execution runs in this one context.  While a loop runs, Django keeps its database
+        # connections per asyncio context: a fresh context per execution would open (and leak) a
+        # new connection for every execution.
+        self.context = contextvars.copy_context()
+
     def run(self, execution_id: str) -> str:
-        return self.loop.run_until_complete(
-            run_execution(self.store, execution_id, owner=self.owner, settings=self.settings, heartbeat=self.heartbeat)
+        task = self.loop.create_task(self._run(execution_id), context=self.context)
+        return self.loop.run_until_complete(task)
+
+    async def _run(self, execution_id: str) -> str:
+        for conn in connections.all(initialized_only=True):
+            conn.close_if_unusable_or_obsolete()
+        return await run_execution(
+            self.store, execution_id, owner=self.owner, settings=self.settings, heartbeat=self.heartbeat
         )
 
 

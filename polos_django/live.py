@@ -8,13 +8,15 @@ Publishing happens on a background thread: a step never waits for Redis.
 from __future__ import annotations
 
 import atexit
+import collections
 import json
 import logging
-import queue
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
+from polos.steps import TRACE_EVENT_TYPES
 from polos.store import EventRecord
 
 from .conf import polos_settings
@@ -54,35 +56,53 @@ def redis_client() -> Any | None:
 
 
 class _Publisher:
+    """Sends live messages from one background thread, in order.
+
+    Trace events (``step_finish`` of every step) are coalesced for up to ``COALESCE_SECONDS`` so that
+    recording a step costs a deque append, not a thread wake-up; anything else (finish, suspend,
+    resume, user events) is sent at once, together with the trace events queued before it.
+    """
+
+    COALESCE_SECONDS = 0.02
+
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[tuple[str, str]] | None] = queue.SimpleQueue()
+        self._pending: collections.deque[tuple[str, str]] = collections.deque()
+        self._wake = threading.Event()
+        self._urgent = threading.Event()
+        self._armed = False
+        self._busy = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, messages: list[tuple[str, str]]) -> None:
+    def submit(self, messages: list[tuple[str, str]], urgent: bool) -> None:
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._run, name="polos-live", daemon=True)
                     self._thread.start()
-        self._queue.put(messages)
+        self._pending.extend(messages)
+        if urgent:
+            self._urgent.set()
+            self._wake.set()
+        elif not self._armed:
+            self._armed = True
+            self._wake.set()
 
     def _run(self) -> None:
         while True:
-            batch = self._queue.get()
-            if batch is None:
-                return
-            # Drain whatever else is waiting and send it in one pipeline.
-            while True:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._send(batch)
-                    return
-                batch.extend(more)
-            self._send(batch)
+            self._wake.wait()
+            self._wake.clear()
+            if not self._urgent.is_set():
+                self._urgent.wait(self.COALESCE_SECONDS)
+            self._urgent.clear()
+            self._armed = False
+            self._busy = True
+            batch = []
+            while self._pending:
+                batch.append(self._pending.popleft())
+            if batch:
+                self._send(batch)
+            self._busy = False
 
     def _send(self, messages: list[tuple[str, str]]) -> None:
         client = redis_client()
@@ -98,14 +118,13 @@ class _Publisher:
 
     def flush(self, timeout: float = 2.0) -> None:
         """Wait until everything submitted so far is sent (tests, shutdown)."""
-        done = threading.Event()
-        self._queue.put([])
-        # An empty batch is a marker: once the thread picked it up, earlier batches were sent.
-        deadline = threading.Timer(timeout, done.set)
-        deadline.start()
-        while not done.is_set() and not self._queue.empty():
-            done.wait(0.005)
-        deadline.cancel()
+        if self._thread is None:
+            return
+        self._urgent.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        while (self._pending or self._busy) and time.monotonic() < deadline:
+            time.sleep(0.002)
 
 
 _publisher = _Publisher()
@@ -117,12 +136,14 @@ def publish(events: Sequence[EventRecord]) -> None:
     if not events or not polos_settings.REDIS_URL:
         return
     messages = []
+    urgent = False
     for event in events:
         body = json.dumps({**event.as_payload(), "execution_id": event.execution_id})
         messages.append((topic_channel(event.topic), body))
         if event.event_type in FINISH_TYPES and event.execution_id:
             messages.append((done_channel(event.execution_id), body))
-    _publisher.submit(messages)
+        urgent = urgent or event.event_type not in TRACE_EVENT_TYPES
+    _publisher.submit(messages, urgent)
 
 
 def flush(timeout: float = 2.0) -> None:

@@ -115,7 +115,7 @@ def _clean_broker(django_db_setup: Any) -> None:
     import redis
     from django.conf import settings
 
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 @pytest.fixture

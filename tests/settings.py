@@ -28,6 +28,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
     "polos_django",
     "tests.sampleapp",
 ]
@@ -81,6 +84,8 @@ _redis_db = 11 if BACKEND == "sqlite" else 12
 CELERY_BROKER_URL = os.environ.setdefault(
     "POLOS_TEST_BROKER_URL", os.environ.get("POLOS_TEST_REDIS_URL_BASE", "redis://127.0.0.1:6379") + f"/{_redis_db}"
 )
+# A queue of this test session alone: several sessions may share one Redis server.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("POLOS_TEST_QUEUE", f"polos-test-{uuid.uuid4().hex[:8]}")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -92,6 +97,14 @@ POLOS = {
     "REDELIVER_AFTER_SECONDS": 3.0,
     "INLINE_WAIT_MAX_SECONDS": 1.0,
     "EXECUTION_RETRY_BASE_DELAY": 0.2,
+    # The examples' workflows, so tests/examples can run them on the test worker.
+    "WORKFLOW_MODULES": [
+        "examples.basics.workflows",
+        "examples.approvals.workflows",
+        "examples.state.workflows",
+        "examples.errors.workflows",
+        "examples.parallel.workflows",
+    ],
 }
 
 LOGGING = {

@@ -8,14 +8,12 @@ from typing import Any
 
 from django.db import transaction
 
+from polos.steps import TRACE_EVENT_TYPES
 from polos.store import WAIT_EVENT, EventRecord, NewEvent, StepRecord, utcnow
 
 from .. import live
 from . import sql
 from .wakeups import satisfy
-
-# Trace events that describe a workflow's own progress; they never satisfy event waits or triggers.
-TRACE_EVENT_TYPES = frozenset({"step_start", "step_finish"})
 
 
 def insert_events(

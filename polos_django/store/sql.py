@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -85,9 +84,9 @@ def to_record(row: Sequence[Any]) -> ExecutionRecord:
     return ExecutionRecord(**values)
 
 
-def topic_lock_key(topic: str) -> int:
-    """A signed 64-bit advisory-lock key for a topic (PostgreSQL)."""
-    return int.from_bytes(hashlib.blake2b(topic.encode(), digest_size=8).digest(), "big", signed=True)
+# The advisory-lock key of a topic, computed in SQL so that statements can lock a topic they
+# derive from a row (PostgreSQL 11+).
+TOPIC_LOCK = "pg_advisory_xact_lock(hashtextextended({}, 0))"
 
 
 def lock_topic(cursor: Any, topic: str) -> None:
@@ -96,7 +95,7 @@ def lock_topic(cursor: Any, topic: str) -> None:
     SQLite needs nothing: its writers are already serialized.
     """
     if is_postgres():
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [topic_lock_key(topic)])
+        cursor.execute("SELECT " + TOPIC_LOCK.format("%s"), [topic])
 
 
 def event_json(event: NewEvent) -> str:

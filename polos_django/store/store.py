@@ -13,12 +13,18 @@ import os
 import socket
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core import signing
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 
-from polos.exceptions import ExecutionNotFoundError, InvalidStateError, LeaseLost, NotResumableError
+from polos.exceptions import (
+    ExecutionNotFoundError,
+    InvalidStateError,
+    LeaseLost,
+    NotResumableError,
+    WorkflowCancelled,
+)
 from polos.steps import WAIT, timeout_error
 from polos.store import (
     CANCELLED,
@@ -148,23 +154,47 @@ class DjangoStore(ExecutionStore):
 
     def claim(self, execution_id: str, owner: str, lease_seconds: float) -> Claim | None:
         now = utcnow()
+        now_db = sql.db_time(now)
+        params = [
+            RUNNING,
+            owner,
+            sql.db_time(now + dt.timedelta(seconds=lease_seconds)),
+            now_db,
+            execution_id,
+            QUEUED,
+            RUNNING,
+            now_db,
+        ]
+        update = (
+            f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = %s, lease_token = lease_token + 1, "
+            "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s) "
+            "WHERE id = %s AND (status = %s OR (status = %s AND lease_expires_at < %s)) "
+            f"RETURNING lease_token, {sql.EXECUTION_SELECT}"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = %s, lease_token = lease_token + 1, "
-                "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s) "
-                "WHERE id = %s AND (status = %s OR (status = %s AND lease_expires_at < %s)) "
-                f"RETURNING lease_token, {sql.EXECUTION_SELECT}",
-                [
-                    RUNNING,
-                    owner,
-                    sql.db_time(now + dt.timedelta(seconds=lease_seconds)),
-                    sql.db_time(now),
-                    execution_id,
-                    QUEUED,
-                    RUNNING,
-                    sql.db_time(now),
-                ],
-            )
+            if sql.is_postgres():
+                # One round trip: the claim and, on the first claim, the workflow_start event.
+                topic = "'workflow/' || c.root_workflow_id || '/' || c.root_execution_id"
+                cursor.execute(
+                    f"WITH c AS ({update}), "
+                    f"lk AS (SELECT {sql.TOPIC_LOCK.format(topic)} FROM c WHERE c.attempt = 1), "
+                    f"ev AS (INSERT INTO {sql.EVENT} (project_id, topic, event_type, data, execution_id, created_at) "
+                    f"SELECT c.project_id, {topic}, 'workflow_start', "
+                    "json_build_object('execution_id', c.id, 'workflow_id', c.workflow_id)::text, c.id, %s "
+                    "FROM c, lk RETURNING id, data) "
+                    "SELECT c.*, (SELECT id FROM ev), (SELECT data FROM ev) FROM c",
+                    [*params, now_db],
+                )
+                row = cursor.fetchone()
+                if row is None:
+                    return None
+                record = sql.to_record(row[1:-2])
+                if row[-2] is not None:
+                    live.publish(
+                        [EventRecord(int(row[-2]), record.topic, "workflow_start", json.loads(row[-1]), now, record.id)]
+                    )
+                return Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
+            cursor.execute(update, params)
             row = cursor.fetchone()
             if row is None:
                 return None
@@ -211,11 +241,12 @@ class DjangoStore(ExecutionStore):
         if sql.is_postgres():
             # One round trip: fence, step row and its trace event, committed together.
             event_values = ", ".join(["(%s, %s)"] * len(events)) or None
-            params: list[Any] = [record.id, claim.token, RUNNING, sql.topic_lock_key(record.topic)]
+            params: list[Any] = [record.id, claim.token, RUNNING, False, record.topic]
             params += [record.id, step.key, step.kind, step.status, step.output, step.error, step.state, now_db]
             query = (
-                f"WITH fence AS (SELECT id FROM {sql.EXECUTION} WHERE id = %s AND lease_token = %s AND status = %s), "
-                "lk AS (SELECT pg_advisory_xact_lock(%s) FROM fence), "
+                f"WITH fence AS (SELECT id FROM {sql.EXECUTION} "
+                "WHERE id = %s AND lease_token = %s AND status = %s AND cancel_requested = %s), "
+                f"lk AS (SELECT {sql.TOPIC_LOCK.format('%s')} FROM fence), "
                 f"st AS (INSERT INTO {sql.STEP} (execution_id, key, kind, status, output, error, state, created_at) "
                 "SELECT %s, %s, %s, %s, %s, %s, %s, %s FROM fence, lk RETURNING id) "
             )
@@ -235,8 +266,7 @@ class DjangoStore(ExecutionStore):
                 cursor.execute(query, params)
                 rows = cursor.fetchall()
             if not rows:
-                claim.lost = True
-                raise LeaseLost(record.id)
+                self._refused(claim)
             if event_values:
                 live.publish(
                     [EventRecord(int(r[0]), record.topic, r[1], json.loads(r[2]), now, record.id) for r in rows]
@@ -246,7 +276,7 @@ class DjangoStore(ExecutionStore):
             cursor.execute(
                 f"INSERT INTO {sql.STEP} (execution_id, key, kind, status, output, error, state, created_at) "
                 f"SELECT %s, %s, %s, %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM {sql.EXECUTION} "
-                "WHERE id = %s AND lease_token = %s AND status = %s)",
+                "WHERE id = %s AND lease_token = %s AND status = %s AND cancel_requested = %s)",
                 [
                     record.id,
                     step.key,
@@ -259,22 +289,36 @@ class DjangoStore(ExecutionStore):
                     record.id,
                     claim.token,
                     RUNNING,
+                    False,
                 ],
             )
             if cursor.rowcount != 1:
-                claim.lost = True
-                raise LeaseLost(record.id)
+                self._refused(claim)
             insert_events(cursor, record.topic, events, execution_id=record.id, project_id=record.project_id)
 
     def _fence(self, cursor: Any, claim: Claim) -> None:
         """Check (and on PostgreSQL lock) the claimed row inside a transaction."""
         cursor.execute(
-            f"UPDATE {sql.EXECUTION} SET lease_token = lease_token WHERE id = %s AND lease_token = %s AND status = %s",
-            [claim.execution.id, claim.token, RUNNING],
+            f"UPDATE {sql.EXECUTION} SET lease_token = lease_token "
+            "WHERE id = %s AND lease_token = %s AND status = %s AND cancel_requested = %s",
+            [claim.execution.id, claim.token, RUNNING, False],
         )
         if cursor.rowcount != 1:
-            claim.lost = True
-            raise LeaseLost(claim.execution.id)
+            self._refused(claim)
+
+    def _refused(self, claim: Claim) -> NoReturn:
+        """A fenced write matched no row: the run was cancelled, or the lease is gone."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT lease_token, status, cancel_requested FROM {sql.EXECUTION} WHERE id = %s",
+                [claim.execution.id],
+            )
+            row = cursor.fetchone()
+        if row is not None and int(row[0]) == claim.token and row[1] == RUNNING and row[2]:
+            claim.cancel_requested = True
+            raise WorkflowCancelled(claim.execution.id)
+        claim.lost = True
+        raise LeaseLost(claim.execution.id)
 
     def _record_general(self, claim: Claim, write: StepWrite) -> list[ExecutionRecord]:
         record = claim.execution
@@ -293,12 +337,11 @@ class DjangoStore(ExecutionStore):
             cursor.execute(
                 f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
                 "run_seconds = run_seconds + %s, state = COALESCE(%s, state) "
-                "WHERE id = %s AND lease_token = %s AND status = %s",
-                [WAITING, run_seconds, spec.state, record.id, claim.token, RUNNING],
+                "WHERE id = %s AND lease_token = %s AND status = %s AND cancel_requested = %s",
+                [WAITING, run_seconds, spec.state, record.id, claim.token, RUNNING, False],
             )
             if cursor.rowcount != 1:
-                claim.lost = True
-                raise LeaseLost(record.id)
+                self._refused(claim)
             after = 0
             if spec.kind == WAIT_EVENT and spec.topic:
                 # Under the topic lock: an event is either counted here or sees this wait.
@@ -529,19 +572,21 @@ class DjangoStore(ExecutionStore):
         """
         redeliver = sql.db_time(now - dt.timedelta(seconds=float(polos_settings.REDELIVER_AFTER_SECONDS)))
         cursor.execute(
-            f"SELECT id, queue_name FROM {sql.EXECUTION} WHERE status = %s AND rung_at < %s LIMIT 500",
+            f"SELECT id, queue_name, rung_at FROM {sql.EXECUTION} WHERE status = %s AND rung_at < %s LIMIT 500",
             [QUEUED, redeliver],
         )
         stale = cursor.fetchall()
-        empty: dict[str | None, bool] = {}
+        pending: dict[str | None, int | None] = {}
+        # When the broker cannot tell its queue length, wait ten times longer before re-ringing.
+        unknown_cutoff = now - dt.timedelta(seconds=10 * float(polos_settings.REDELIVER_AFTER_SECONDS))
         count = 0
         now_db = sql.db_time(now)
         with transaction.atomic():
-            for execution_id, queue_name in stale:
-                if queue_name not in empty:
-                    pending = doorbell.pending_messages(queue_name)
-                    empty[queue_name] = pending is None or pending == 0
-                if not empty[queue_name]:
+            for execution_id, queue_name, rung_at in stale:
+                if queue_name not in pending:
+                    pending[queue_name] = doorbell.pending_messages(queue_name)
+                waiting = pending[queue_name]
+                if waiting or (waiting is None and (sql.read_time(rung_at) or now) > unknown_cutoff):
                     continue
                 cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id = %s", [now_db, execution_id])
                 transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))

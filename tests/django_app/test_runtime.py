@@ -153,7 +153,7 @@ def test_bad_input_changes_nothing():
 
 @pytest.mark.django_db(transaction=True)
 def test_reaper_requeues_expired_lease_and_dead_owner():
-    handle = client.invoke("dj_steps", {"steps": 1})
+    handle = client.invoke("dj_steps", {"steps": 1}, queue_name="idle-lane")  # no worker consumes this queue
     store = get_store()
     claim = store.claim(handle.id, "elsewhere:1", lease_seconds=0.01)
     assert claim is not None
@@ -164,3 +164,22 @@ def test_reaper_requeues_expired_lease_and_dead_owner():
 
     Execution.objects.filter(id=handle.id).update(lease_owner=f"{socket.gethostname()}:999999")
     assert store.reap().expired_leases == 1 and status(handle.id) == "queued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reaper_rerings_lost_doorbells_only_when_the_queue_is_empty():
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("idle-lane")
+    handle = client.invoke("dj_steps", {"steps": 1}, queue_name="idle-lane")  # no worker consumes this queue
+    assert broker.llen("idle-lane") == 1
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    Execution.objects.filter(id=handle.id).update(rung_at=long_ago)
+    assert get_store().reap().rerung == 0  # its message is still waiting: a backlog, not a loss
+    broker.delete("idle-lane")  # the message is lost
+    assert get_store().reap().rerung == 1
+    assert broker.llen("idle-lane") == 1
+    assert Execution.objects.get(id=handle.id).rung_at > long_ago
+    broker.delete("idle-lane")

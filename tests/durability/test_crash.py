@@ -94,7 +94,7 @@ def test_thousand_suspended_executions_hold_no_worker(start_workers):
     rss_waiting = worker.rss_kib()
     assert not Execution.objects.filter(status="running").exists()
     assert not Execution.objects.filter(id__in=ids, lease_owner__isnull=False).exists()
-    assert redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery") == 0
+    assert redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0
     # The only worker is free: other work runs at once.
     quick = client.invoke("dj_steps", {"steps": 1})
     assert client.wait_for_result(quick.id, timeout=20)["n"] == 1

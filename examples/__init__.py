@@ -1,0 +1,1 @@
+"""Runnable examples of polos-django workflows (see ``examples/README.md``)."""

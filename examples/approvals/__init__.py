@@ -1,0 +1,1 @@
+"""Suspend and resume: an approval, a multi-step form, several reviewers."""

@@ -1,0 +1,1 @@
+"""Workflow basics: steps, retries, child workflows, deterministic values."""

@@ -1,0 +1,1 @@
+"""Error handling: step retries, fallbacks, compensation, failed executions."""

@@ -1,0 +1,1 @@
+"""Parallel fan-out / fan-in with child workflows."""

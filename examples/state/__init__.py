@@ -1,0 +1,1 @@
+"""Durable workflow state (``state_schema`` and ``ctx.state``)."""
