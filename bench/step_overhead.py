@@ -115,8 +115,8 @@ def run(args: Any) -> None:
     kinds_step = {k: v / len(steady) for k, v in common.classify(per_step).items()}
     kinds_insert = {k: v / counted for k, v in common.classify(per_insert).items()}
 
-    # Diagnostic: Django connections opened by successive loop.run_until_complete() calls (the
-    # worker's Engine.run does one per execution).
+    # Diagnostic: Django connections opened by 10 successive runs in one persistent context, the way
+    # the worker's Engine.run runs executions (a fresh context per run would open one each).
     from django.db.backends.signals import connection_created
 
     opened: list[Any] = []
@@ -126,8 +126,11 @@ def run(args: Any) -> None:
 
     connection_created.connect(on_created)
     probe = new_run()
+    import contextvars
+
+    persistent = contextvars.copy_context()
     for i in range(10):
-        loop.run_until_complete(probe.context.step.run(f"probe{i}", async_noop))
+        loop.run_until_complete(loop.create_task(probe.context.step.run(f"probe{i}", async_noop), context=persistent))
     connection_created.disconnect(on_created)
 
     common.line("N per round / rounds", f"{n} / {args.rounds} (median round reported)")
@@ -151,14 +154,14 @@ def run(args: Any) -> None:
         common.line("  one step's statement", sql if len(sql) < 120 else sql[:117] + "...")
     if len(marks[0]) > len(marks[counted // 2]):
         common.line("  extra statements of a task's first step", f"{len(marks[0]) - len(marks[counted // 2])}")
-    common.line("DB connections opened by 10 run_until_complete", f"{len(opened)} (one per asyncio task)")
+    common.line("DB connections opened by 10 runs (engine's context)", f"{len(opened)}")
     if not args.no_diagnose:
         # Diagnostic: the same steps with live publishing (polos_django.live: a Redis PUBLISH of
         # every step_finish event from a background thread) stubbed out, to show its share.
         from polos_django import live
 
         real_submit = live._publisher.submit
-        live._publisher.submit = lambda messages: None  # type: ignore[method-assign]
+        live._publisher.submit = lambda *args: None  # type: ignore[method-assign]
         try:
             steps(async_noop, 200)
             quiet = common.median([steps(async_noop, n) / n for _ in range(args.rounds)])

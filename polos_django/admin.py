@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from .models import Event, Execution, Step, Wait
+from .models import ApiKey, Event, Execution, Project, Step, Wait
 from .store import get_store
 
 
@@ -139,3 +139,33 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "created_at")
+    search_fields = ("id", "name")
+    readonly_fields = ("id", "created_at")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """API keys are created with ``polos createkey`` (the only time the plaintext is shown)."""
+
+    list_display = ("prefix", "name", "project", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("prefix", "name", "project__id", "project__name")
+    exclude = ("hashed_key",)
+    readonly_fields = ("id", "prefix", "project", "created_at", "revoked_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        from . import keys
+
+        for key in queryset:
+            keys.revoke_key(key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)

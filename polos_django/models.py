@@ -138,3 +138,54 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.id} {self.event_type}"
+
+
+def new_project_id() -> str:
+    import secrets
+
+    return f"proj_{secrets.token_hex(8)}"
+
+
+def new_api_key_id() -> str:
+    import secrets
+
+    return f"key_{secrets.token_hex(8)}"
+
+
+class Project(models.Model):
+    """A tenant: executions, events and API keys belong to one project."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_project_id, editable=False)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "polos_project"
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class ApiKey(models.Model):
+    """An API key of a project, stored hashed (see ``polos_django.keys`` for the format and why SHA-256)."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_api_key_id, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True)
+    prefix = models.CharField(max_length=16, unique=True, editable=False, help_text="Identifies the key; not secret.")
+    hashed_key = models.CharField(max_length=128, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "polos_api_key"
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"polos_{self.prefix}_… ({self.name or 'unnamed'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -49,3 +49,21 @@ def test_cancel_action_needs_permission(staff):
     assert response.status_code == 200
     assert Execution.objects.get(id=handle.id).status == "cancelled"
     assert "Cancelled 1 execution" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_key_admin_revokes_and_never_shows_the_hash():
+    from django.test import Client
+
+    from polos_django import keys
+    from polos_django.models import ApiKey, Project
+
+    project = Project.objects.create(name="acme")
+    key, plaintext = keys.create_key(project, "ci")
+    browser = Client()
+    browser.force_login(User.objects.create_superuser("root", password="pw"))
+    page = browser.get(f"/admin/polos/apikey/{key.pk}/change/").content.decode()
+    assert key.prefix in page and key.hashed_key not in page and plaintext not in page
+    browser.post("/admin/polos/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True)
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+    assert keys.verify_key(plaintext) is None
