@@ -56,8 +56,8 @@ from polos.store import (
 from .. import doorbell, live
 from ..conf import polos_settings
 from . import sql
-from .events import TRACE_EVENT_TYPES, insert_events
-from .wakeups import FINISHED_SQL, finish_row, insert_step, requeue, satisfy, wake_parent
+from .events import TRACE_EVENT_TYPES, insert_events, wake_event_waits
+from .wakeups import FINISHED_SQL, finish_event, finish_row, insert_step, requeue, satisfy, wake_parent
 
 CANCELLED_ERROR = json.dumps({"message": "cancelled", "type": "WorkflowCancelled"})
 
@@ -377,6 +377,9 @@ class DjangoStore(ExecutionStore):
         run_seconds: float = 0.0,
     ) -> None:
         record = claim.execution
+        if sql.is_postgres() and not (record.parent_execution_id and record.step_key):
+            self._finish_root(claim, status, result=result, error=error, state=state, run_seconds=run_seconds)
+            return
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {sql.EXECUTION} SET status = %s, result = %s, error = %s, state = COALESCE(%s, state), "
@@ -388,6 +391,57 @@ class DjangoStore(ExecutionStore):
                 claim.lost = True
                 raise LeaseLost(record.id)
             finish_row(cursor, record, status, result=result, error=error)
+
+    def _finish_root(
+        self, claim: Claim, status: str, *, result: str | None, error: str | None, state: str | None, run_seconds: float
+    ) -> None:
+        """Finish an execution without a waiting parent in one statement (PostgreSQL)."""
+        record = claim.execution
+        now = utcnow()
+        now_db = sql.db_time(now)
+        event = finish_event(record, status, result, error)
+        data = sql.event_json(event)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH u AS (UPDATE {sql.EXECUTION} SET status = %s, result = %s, error = %s, "
+                "state = COALESCE(%s, state), run_seconds = run_seconds + %s, finished_at = %s, lease_owner = NULL, "
+                "lease_expires_at = NULL WHERE id = %s AND lease_token = %s AND status = %s RETURNING id), "
+                f"d AS (DELETE FROM {sql.WAIT} WHERE execution_id IN (SELECT id FROM u)), "
+                f"lk AS (SELECT {sql.TOPIC_LOCK.format('%s')} FROM u), "
+                f"ev AS (INSERT INTO {sql.EVENT} (project_id, topic, event_type, data, execution_id, created_at) "
+                "SELECT %s, %s, %s, %s, %s, %s FROM u, lk RETURNING id) "
+                "SELECT (SELECT id FROM ev), EXISTS "
+                f"(SELECT 1 FROM {sql.WAIT} WHERE kind = %s AND topic = %s) FROM u",
+                [
+                    status,
+                    result,
+                    error,
+                    state,
+                    run_seconds,
+                    now_db,
+                    record.id,
+                    claim.token,
+                    RUNNING,
+                    record.topic,
+                    record.project_id,
+                    record.topic,
+                    event.event_type,
+                    data,
+                    record.id,
+                    now_db,
+                    WAIT_EVENT,
+                    record.topic,
+                ],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                claim.lost = True
+                raise LeaseLost(record.id)
+            written = EventRecord(int(row[0]), record.topic, event.event_type, json.loads(data), now, record.id)
+            if row[1]:  # someone waits for events on this workflow's topic (rare): wake them now
+                with transaction.atomic():
+                    wake_event_waits(cursor, [written])
+        live.publish([written])
 
     def retry_later(self, claim: Claim, error: str, due_at: dt.datetime, run_seconds: float) -> None:
         record = claim.execution
@@ -629,6 +683,24 @@ class DjangoStore(ExecutionStore):
         for parent_id, step_key in cursor.fetchall():
             with transaction.atomic():
                 repaired += wake_parent(cursor, parent_id, step_key)
+        # Event waits whose event was committed by a writer that crashed before waking them.
+        cursor.execute(
+            f"SELECT id, execution_id, step_key, topic, after_sequence FROM {sql.WAIT} WHERE kind = %s LIMIT 200",
+            [WAIT_EVENT],
+        )
+        trace = ", ".join(["%s"] * len(TRACE_EVENT_TYPES))
+        for wait_id, execution_id, step_key, topic, after in cursor.fetchall():
+            cursor.execute(
+                f"SELECT id, topic, event_type, data, created_at, execution_id FROM {sql.EVENT} WHERE topic = %s "
+                f"AND id > %s AND (event_type IS NULL OR event_type NOT IN ({trace})) ORDER BY id LIMIT 1",
+                [topic, after, *sorted(TRACE_EVENT_TYPES)],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                event = sql.event_record(row)
+                step = StepRecord(step_key, "wait_for_event", output=json.dumps(event.as_payload()))
+                with transaction.atomic():
+                    repaired += satisfy(cursor, wait_id, execution_id, step)
         return repaired
 
     # --- hooks ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from polos.store import (
     WAIT_BATCH,
     WAIT_CHILD,
     WAITING,
+    NewEvent,
     StepRecord,
 )
 
@@ -123,6 +124,16 @@ def wake_parent(cursor: Any, parent_id: str, step_key: str) -> bool:
     return False
 
 
+def finish_event(record: Any, status: str, result: str | None, error: str | None) -> NewEvent:
+    """The ``workflow_finish`` (or ``workflow_cancel``) event of an execution that just finished."""
+    data: dict[str, Any] = {"execution_id": record.id, "workflow_id": record.workflow_id, "status": status}
+    if result is not None:
+        data["result"] = serialization.to_jsonable(serialization.loads(result))
+    if error is not None:
+        data["error"] = (serialization.loads_plain(error) or {}).get("message")
+    return NewEvent("workflow_cancel" if status == CANCELLED else "workflow_finish", data)
+
+
 def finish_row(
     cursor: Any,
     record: Any,
@@ -133,19 +144,15 @@ def finish_row(
 ) -> None:
     """After the execution's row was set to a final status: drop its waits, emit the finish event,
     wake its parent."""
-    from polos.store import NewEvent
-
     from .events import insert_events
 
     cursor.execute(f"DELETE FROM {sql.WAIT} WHERE execution_id = %s", [record.id])
-    data: dict[str, Any] = {"execution_id": record.id, "workflow_id": record.workflow_id, "status": status}
-    if result is not None:
-        data["result"] = serialization.to_jsonable(serialization.loads(result))
-    if error is not None:
-        data["error"] = (serialization.loads_plain(error) or {}).get("message")
-    event_type = "workflow_cancel" if status == CANCELLED else "workflow_finish"
     insert_events(
-        cursor, record.topic, [NewEvent(event_type, data)], execution_id=record.id, project_id=record.project_id
+        cursor,
+        record.topic,
+        [finish_event(record, status, result, error)],
+        execution_id=record.id,
+        project_id=record.project_id,
     )
     if record.parent_execution_id and record.step_key:
         wake_parent(cursor, record.parent_execution_id, record.step_key)

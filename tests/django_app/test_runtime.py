@@ -183,3 +183,16 @@ def test_reaper_rerings_lost_doorbells_only_when_the_queue_is_empty():
     assert broker.llen("idle-lane") == 1
     assert Execution.objects.get(id=handle.id).rung_at > long_ago
     broker.delete("idle-lane")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reaper_repairs_an_event_wait_whose_event_was_committed_without_waking_it():
+    handle = client.invoke("dj_event_waiter", {"topic": "t-repair"}, queue_name="idle-lane")
+    Execution.objects.filter(id=handle.id).update(status="waiting")
+    Wait.objects.create(execution_id=handle.id, kind="event", step_key="ev", topic="t-repair", after_sequence=0)
+    Event.objects.create(topic="t-repair", event_type="step_finish", data="{}")  # trace events never count
+    event = Event.objects.create(topic="t-repair", event_type="paid", data='{"amount": 3}')
+    assert get_store().reap(repair=True).fanins_repaired == 1
+    assert status(handle.id) == "queued"
+    step = Step.objects.get(execution_id=handle.id, key="ev")
+    assert f'"sequence_id": {event.id}' in step.output and '"amount": 3' in step.output
