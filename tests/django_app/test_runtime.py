@@ -142,7 +142,7 @@ def test_bad_input_changes_nothing():
     with pytest.raises(PayloadValidationError, match="field 'steps'"):
         client.invoke("dj_steps", {"steps": "many"})
     assert Execution.objects.count() == 0
-    done = client.invoke("dj_steps", {"steps": 1})
+    done = client.invoke("dj_steps", {"steps": 1}, queue_name="idle-lane")  # stays queued: no worker there
     with pytest.raises(NotResumableError, match="queued"):
         client.resume("dj_steps", done.id, "approve", {})
     assert Event.objects.filter(event_type__startswith="resume_").count() == 0
