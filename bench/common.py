@@ -290,11 +290,23 @@ def capture_statements() -> Iterator[list[str]]:
         return real_commit()
 
     wrapped._commit = counting_commit
+    # The SQLite step hot path talks to the driver connection directly; its trace callback sees
+    # those statements (Django's own statements are then seen there, not by the wrapper).
+    driver = None
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        driver = connection.connection
+        driver.set_trace_callback(lambda sql: statements.append(sql))
     try:
-        with connection.execute_wrapper(wrapper):
+        if driver is not None:
             yield statements
+        else:
+            with connection.execute_wrapper(wrapper):
+                yield statements
     finally:
         del wrapped._commit
+        if driver is not None:
+            driver.set_trace_callback(None)
 
 
 def connections_default() -> Any:

@@ -34,14 +34,14 @@ def insert_events(
     written = []
     for event in events:
         topic = event.topic or default_topic
-        data = sql.event_json(event)
+        data, plain = sql.event_json(event)
         cursor.execute(
             f"INSERT INTO {sql.EVENT} (project_id, topic, event_type, data, execution_id, created_at) "
             "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
             [project_id, topic, event.event_type, data, execution_id, now_db],
         )
         sequence_id = cursor.fetchone()[0]
-        written.append(EventRecord(sequence_id, topic, event.event_type, json.loads(data), now, execution_id))
+        written.append(EventRecord(sequence_id, topic, event.event_type, plain, now, execution_id))
     wake_event_waits(cursor, [e for e in written if e.event_type not in TRACE_EVENT_TYPES])
     transaction.on_commit(lambda: live.publish(written))
     return written

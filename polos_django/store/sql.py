@@ -98,8 +98,13 @@ def lock_topic(cursor: Any, topic: str) -> None:
         cursor.execute("SELECT " + TOPIC_LOCK.format("%s"), [topic])
 
 
-def event_json(event: NewEvent) -> str:
-    return serialization.dumps(serialization.to_jsonable(event.data))
+def event_json(event: NewEvent) -> tuple[str, Any]:
+    """The event's data as stored JSON text, and as plain data for live delivery."""
+    try:  # the common case (trace events, plain dicts) needs a single dumps
+        return json.dumps(event.data, separators=(",", ":"), allow_nan=False), event.data
+    except (TypeError, ValueError):
+        plain = serialization.to_jsonable(event.data)
+        return serialization.dumps(plain), plain
 
 
 def event_record(row: Sequence[Any]) -> EventRecord:

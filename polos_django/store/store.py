@@ -259,7 +259,7 @@ class DjangoStore(ExecutionStore):
                 )
                 params += [record.project_id, record.topic, record.id, now_db]
                 for event in events:
-                    params += [event.event_type, sql.event_json(event)]
+                    params += [event.event_type, sql.event_json(event)[0]]
             else:
                 query += "SELECT id, NULL, NULL FROM st"
             with connection.cursor() as cursor:
@@ -271,6 +271,9 @@ class DjangoStore(ExecutionStore):
                 live.publish(
                     [EventRecord(int(r[0]), record.topic, r[1], json.loads(r[2]), now, record.id) for r in rows]
                 )
+            return
+        if not connection.in_atomic_block:
+            self._record_simple_sqlite(claim, write, now)
             return
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -295,6 +298,64 @@ class DjangoStore(ExecutionStore):
             if cursor.rowcount != 1:
                 self._refused(claim)
             insert_events(cursor, record.topic, events, execution_id=record.id, project_id=record.project_id)
+
+    _SQLITE_STEP = (
+        f"INSERT INTO {sql.STEP} (execution_id, key, kind, status, output, error, state, created_at) "
+        f"SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM {sql.EXECUTION} "
+        "WHERE id = ? AND lease_token = ? AND status = ? AND cancel_requested = 0)"
+    )
+    _SQLITE_EVENT = (
+        f"INSERT INTO {sql.EVENT} (project_id, topic, event_type, data, execution_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
+
+    def _record_simple_sqlite(self, claim: Claim, write: StepWrite, now: dt.datetime) -> None:
+        """The SQLite hot path on the driver connection: one short ``BEGIN IMMEDIATE`` transaction.
+
+        Django's cursor wrapper and ``atomic()`` cost more than the two inserts themselves; this path
+        is only taken in autocommit mode (never inside a caller's transaction).
+        """
+        record = claim.execution
+        step = write.step
+        now_db = sql.db_time(now)
+        connection.ensure_connection()
+        cursor = connection.connection.cursor()
+        written = []
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(
+                self._SQLITE_STEP,
+                (
+                    record.id,
+                    step.key,
+                    step.kind,
+                    step.status,
+                    step.output,
+                    step.error,
+                    step.state,
+                    now_db,
+                    record.id,
+                    claim.token,
+                    RUNNING,
+                ),
+            )
+            if cursor.rowcount != 1:
+                cursor.execute("ROLLBACK")
+                self._refused(claim)
+            for event in write.events:
+                data, plain = sql.event_json(event)
+                cursor.execute(
+                    self._SQLITE_EVENT, (record.project_id, record.topic, event.event_type, data, record.id, now_db)
+                )
+                written.append(EventRecord(cursor.lastrowid, record.topic, event.event_type, plain, now, record.id))
+            cursor.execute("COMMIT")
+        except BaseException:
+            if connection.connection.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+        live.publish(written)
 
     def _fence(self, cursor: Any, claim: Claim) -> None:
         """Check (and on PostgreSQL lock) the claimed row inside a transaction."""
@@ -400,7 +461,7 @@ class DjangoStore(ExecutionStore):
         now = utcnow()
         now_db = sql.db_time(now)
         event = finish_event(record, status, result, error)
-        data = sql.event_json(event)
+        data, plain = sql.event_json(event)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH u AS (UPDATE {sql.EXECUTION} SET status = %s, result = %s, error = %s, "
@@ -437,7 +498,7 @@ class DjangoStore(ExecutionStore):
             if row is None:
                 claim.lost = True
                 raise LeaseLost(record.id)
-            written = EventRecord(int(row[0]), record.topic, event.event_type, json.loads(data), now, record.id)
+            written = EventRecord(int(row[0]), record.topic, event.event_type, plain, now, record.id)
             if row[1]:  # someone waits for events on this workflow's topic (rare): wake them now
                 with transaction.atomic():
                     wake_event_waits(cursor, [written])
