@@ -182,7 +182,11 @@ class DjangoStore(ExecutionStore):
                     f"SELECT c.project_id, {topic}, 'workflow_start', "
                     "json_build_object('execution_id', c.id, 'workflow_id', c.workflow_id)::text, c.id, %s "
                     "FROM c, lk RETURNING id, data) "
-                    "SELECT c.*, (SELECT id FROM ev), (SELECT data FROM ev) FROM c",
+                    # A claim lost in an OS crash only leaves the execution queued (or its lease to
+                    # expire): it needs no disk flush before the worker goes on, so it commits
+                    # asynchronously.  Step records and finishes stay synchronous.
+                    "SELECT c.*, (SELECT id FROM ev), (SELECT data FROM ev) "
+                    "FROM c, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit",
                     [*params, now_db],
                 )
                 row = cursor.fetchone()
