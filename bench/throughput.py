@@ -11,6 +11,14 @@ Three phases, one after the other, against the same 2 workers:
 Each phase is timed from the first enqueue until all are done, polling every 50 ms (the Redis
 counter; ``SELECT COUNT(*)`` of completed executions of that phase).  After a short warm-up.
 
+The single client process that enqueues competes with both workers, PostgreSQL and Redis for the
+two cores, and one invoke (an INSERT + COMMIT and a Celery publish) costs about as much as running
+a 1-step workflow.  So each phase is repeated **pre-enqueued**: everything is enqueued on a queue no
+worker consumes, then both workers are told to consume it (Celery remote control ``add_consumer``),
+and the rate is the count over the time from the first claim to the last finish (database
+timestamps; for raw tasks, from ``add_consumer`` to the last ``INCR``).  That is the workers'
+processing throughput, the figure the targets are about.
+
 Targets (issue, PostgreSQL): >= 250 1-step workflows/s and >= 600 steps/s in 10-step workflows.
 """
 
@@ -84,6 +92,50 @@ def workflows(count: int, steps: int) -> tuple[float, float, int]:
     return elapsed, enqueued, failed
 
 
+def _consume(queue: str) -> None:
+    from bench.celery_app import app
+
+    app.control.add_consumer(queue, reply=True, timeout=5)
+
+
+def raw_tasks_preenqueued(env: common.BenchEnv, count: int) -> float:
+    from .tasks import COUNTER_KEY
+    from .tasks import count as count_task
+
+    r = env.redis()
+    r.set(COUNTER_KEY, 0)
+    queue = f"bench-held-{uuid.uuid4().hex[:6]}"
+    for _ in range(count):
+        count_task.apply_async(queue=queue)
+    started = time.perf_counter()
+    _consume(queue)
+    common.wait_until(lambda: int(r.get(COUNTER_KEY) or 0) >= count, timeout=300, interval=0.01, message="raw tasks")
+    return count / (time.perf_counter() - started)
+
+
+def workflows_preenqueued(count: int, steps: int) -> float:
+    from django.db.models import Max, Min
+
+    from polos.invocation import new_execution
+    from polos_django.models import Execution
+    from polos_django.store import get_store
+
+    tag = f"bench-{uuid.uuid4().hex[:8]}"
+    queue = f"bench-held-{uuid.uuid4().hex[:6]}"
+    for i in range(0, count, BATCH):
+        requests = [
+            new_execution("bench_noop", {"steps": steps}, session_id=tag, queue_name=queue)
+            for _ in range(min(BATCH, count - i))
+        ]
+        get_store().create_executions(requests)  # doorbells go to the held queue on commit
+    rows = Execution.objects.filter(session_id=tag)
+    _consume(queue)
+    finished = rows.filter(status__in=["completed", "failed", "cancelled"])
+    common.wait_until(lambda: finished.count() >= count, timeout=300, interval=POLL, message=f"{count} workflows")
+    window = rows.aggregate(first=Min("started_at"), last=Max("finished_at"))
+    return count / (window["last"] - window["first"]).total_seconds()
+
+
 def run(env: common.BenchEnv, args: Any) -> None:
     env.start_workers(args.workers)
     # Warm-up: every worker process handles a few of each (connections, imports, code paths).
@@ -94,6 +146,9 @@ def run(env: common.BenchEnv, args: Any) -> None:
     raw_elapsed, raw_enqueue = raw_tasks(env, args.tasks)
     one_elapsed, one_enqueue, one_failed = workflows(args.one, 1)
     ten_elapsed, ten_enqueue, ten_failed = workflows(args.ten, 10)
+    raw_held = raw_tasks_preenqueued(env, args.tasks)
+    one_held = workflows_preenqueued(args.one, 1)
+    ten_held = workflows_preenqueued(args.ten, 10)
     time.sleep(1.1)  # PostgreSQL flushes session statistics about once a second
     sessions_after = pg_sessions()
 
@@ -117,6 +172,10 @@ def run(env: common.BenchEnv, args: Any) -> None:
     )
     common.ratio("ratio 1-step workflows/s / raw tasks/s", one_rate, raw_rate)
     common.ratio("ratio steps/s (10-step) / raw tasks/s", steps_rate, raw_rate)
+    common.line("pre-enqueued: raw Celery no-op tasks (baseline)", f"{raw_held:.0f} tasks/s")
+    common.line("pre-enqueued: polos 1-step workflows", f"{one_held:.0f} workflows/s")
+    common.line("pre-enqueued: polos 10-step workflows", f"{ten_held:.0f} workflows/s = {ten_held * 10:.0f} steps/s")
+    common.ratio("pre-enqueued ratio 1-step workflows/s / raw tasks/s", one_held, raw_held)
     if sessions_before is not None and sessions_after is not None:
         executions = args.one + args.ten
         opened = sessions_after - sessions_before
@@ -125,8 +184,12 @@ def run(env: common.BenchEnv, args: Any) -> None:
             f"{opened} for {executions} executions ({opened / executions:.2f} per execution)",
         )
     if args.db == "postgres":
-        common.target(">= 250 1-step workflows/s on PostgreSQL", one_rate >= 250)
-        common.target(">= 600 steps/s in 10-step workflows on PostgreSQL", steps_rate >= 600)
+        common.target(">= 250 1-step workflows/s on PostgreSQL (client enqueuing meanwhile)", one_rate >= 250)
+        common.target(
+            ">= 600 steps/s in 10-step workflows on PostgreSQL (client enqueuing meanwhile)", steps_rate >= 600
+        )
+        common.target(">= 250 1-step workflows/s on PostgreSQL (pre-enqueued)", one_held >= 250)
+        common.target(">= 600 steps/s in 10-step workflows on PostgreSQL (pre-enqueued)", ten_held * 10 >= 600)
     else:
         common.line("target", "(targets are for PostgreSQL; reported for comparison)")
 

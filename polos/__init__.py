@@ -22,6 +22,9 @@ from .exceptions import (
     WorkflowSuspended,
     WorkflowTimeoutError,
 )
+from .features import events
+from .http_client import PolosClient
+from .polos import Polos
 from .queues import Queue, queue
 from .state import WorkflowState
 from .types import (
@@ -40,6 +43,7 @@ from .types import (
     ToolResult,
     Usage,
 )
+from .worker import Worker
 from .workflow import Workflow, get_all_workflows, get_workflow, workflow
 
 __all__ = [
@@ -57,6 +61,8 @@ __all__ = [
     "NonDeterminismError",
     "NotResumableError",
     "PayloadValidationError",
+    "Polos",
+    "PolosClient",
     "PolosError",
     "Queue",
     "RetryableError",
@@ -68,6 +74,7 @@ __all__ = [
     "ToolCallFunction",
     "ToolResult",
     "Usage",
+    "Worker",
     "Workflow",
     "WorkflowCancelled",
     "WorkflowContext",
@@ -75,6 +82,7 @@ __all__ = [
     "WorkflowState",
     "WorkflowSuspended",
     "WorkflowTimeoutError",
+    "events",
     "get_all_workflows",
     "get_workflow",
     "queue",

@@ -42,3 +42,12 @@ class ClientLike(Protocol):
     async def cancel_execution(self, execution_id: str) -> bool: ...
 
     async def wait_for_result(self, execution_id: str, timeout: float | None = 600.0) -> Any: ...
+
+
+def __getattr__(name: str) -> Any:
+    # ``from polos.client import PolosClient`` (the HTTP client lives in polos.http_client).
+    if name == "PolosClient":
+        from .http_client import PolosClient
+
+        return PolosClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -211,11 +211,17 @@ class LocalClient:
         ``timeout`` is the caller's: it raises ``WorkflowTimeoutError`` and leaves the execution running.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        record = await _wait_finished(execution_id, self.project_id, deadline)
+        record = await wait_finished(execution_id, self.project_id, deadline)
         return result_of(record)
 
 
-async def _wait_finished(execution_id: str, project_id: str | None, deadline: float | None) -> Any:
+async def wait_finished(execution_id: str, project_id: str | None, deadline: float | None) -> Any:
+    """Wait until the execution finished and return its record (pushed over Redis; re-read every 5 s).
+
+    Raises:
+        ExecutionNotFoundError: no such execution (in ``project_id``).
+        WorkflowTimeoutError: ``deadline`` (a ``time.monotonic()`` value) passed first.
+    """
     store = get_store()
     get = sync_to_async(store.get_execution)
     url = live.redis_client() and live.polos_settings.REDIS_URL

@@ -33,9 +33,19 @@ websocket_urlpatterns: list[Any] = []
 if find_spec("polos_django.routing") is not None:
     websocket_urlpatterns = list(import_module("polos_django.routing").websocket_urlpatterns)
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
-)
+_websocket_app = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+_origin_checked = AllowedHostsOriginValidator(_websocket_app)
+
+
+async def websocket_app(scope: Any, receive: Any, send: Any) -> Any:
+    """Check the Origin of browser connections; let clients that send none (SDKs, curl) through.
+
+    The Origin check protects cookie-authenticated browser sessions from other sites; every socket
+    still needs an API key (or a logged-in session) in the consumer.
+    """
+    if any(name == b"origin" for name, _ in scope.get("headers", ())):
+        return await _origin_checked(scope, receive, send)
+    return await _websocket_app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})

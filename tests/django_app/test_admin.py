@@ -23,7 +23,7 @@ def test_changelist_and_detail_render():
 
     browser = Client()
     browser.force_login(admin)
-    handle = client.invoke("dj_steps", {"steps": 1})
+    handle = client.invoke("dj_steps", {"steps": 1}, queue_name="idle-lane")  # stays queued: no worker there
     page = browser.get("/admin/polos/execution/?status__exact=queued")
     assert page.status_code == 200 and handle.id in page.content.decode()
     detail = browser.get(f"/admin/polos/execution/{handle.id}/change/")
@@ -36,7 +36,7 @@ def test_changelist_and_detail_render():
 def test_cancel_action_needs_permission(staff):
     from django.test import Client
 
-    handle = client.invoke("dj_steps", {"steps": 1})
+    handle = client.invoke("dj_steps", {"steps": 1}, queue_name="idle-lane")  # stays queued: no worker there
     browser = Client()
     browser.force_login(staff)
     page = browser.get("/admin/polos/execution/")

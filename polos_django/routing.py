@@ -1,0 +1,15 @@
+"""Websocket routes of the Polos app; add them to the host project's ASGI ``URLRouter``::
+
+from polos_django.routing import websocket_urlpatterns
+application = ProtocolTypeRouter({"http": ..., "websocket": URLRouter(websocket_urlpatterns)})
+"""
+
+from __future__ import annotations
+
+from django.urls import re_path
+
+from .consumers import ExecutionTraceConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/executions/(?P<execution_id>[^/]+)/?$", ExecutionTraceConsumer.as_asgi(), name="polos-trace"),
+]

@@ -1,0 +1,16 @@
+"""URLs of the Polos app: ``path("", include("polos_django.urls"))`` in the host project.
+
+- ``/api/v1/...``: the HTTP API (docs at ``/api/v1/docs/``, OpenAPI at ``/api/v1/schema/``);
+  unknown URLs under ``/api/`` answer a JSON 404.
+"""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+
+from .api.errors import not_found
+
+urlpatterns = [
+    path("api/v1/", include("polos_django.api.urls")),
+    re_path(r"^api/", not_found),
+]
