@@ -245,10 +245,22 @@ class Stack:
         local = self.local
         return PolosClient(api_url=local["api_url"], api_key=local["api_key"], project_id=local["project_id"])
 
-    def redis(self) -> Any:
-        import redis
+    def pg_sessions(self, settle: float = 1.1) -> int | None:
+        """Sessions ever opened on the PostgreSQL database (>= 14 statistics), else ``None``.
 
-        return redis.Redis.from_url(REDIS_URL)
+        Waits ``settle`` s first (PostgreSQL flushes session statistics about once a second).  The
+        connection this opens counts too: the difference of two calls is one more than the
+        sessions opened in between by others.
+        """
+        if not self.database_url:
+            return None
+        import psycopg
+
+        time.sleep(settle)
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
 
 
 @contextlib.contextmanager
@@ -529,8 +541,11 @@ def run(stack: Stack, args: Any) -> None:
             done += n
         loop.run_until_complete(client.aclose())
 
+        sessions = [stack.pg_sessions(settle=0)]
         http_tput = loop.run_until_complete(http_throughput(stack, args.seconds, args.clients))
+        sessions.append(stack.pg_sessions())
         local_tput = child.call({"cmd": "throughput", "seconds": args.seconds, "threads": args.clients})
+        sessions.append(stack.pg_sessions())
     finally:
         child.stop()
         loop.close()
@@ -567,6 +582,14 @@ def run(stack: Stack, args: Any) -> None:
         )
     if local_tput["count"]:
         common.line("  CPU per invoke: in-process client", common.ms(local_tput["cpu"] / local_tput["count"]))
+    if None not in sessions:
+        http_sessions = sessions[1] - sessions[0] - 1
+        local_sessions = sessions[2] - sessions[1] - 1
+        common.line(
+            "  PG sessions opened (HTTP / in-process)",
+            f"{http_sessions} ({http_sessions / max(1, http_tput['count'] + args.clients):.2f} per invoke) / "
+            f"{local_sessions} ({local_sessions / max(1, local_tput['count'] + args.clients):.2f} per invoke)",
+        )
     common.target("HTTP adds <= 5 ms to invoke -> result (median)", diff <= 0.005)
 
 

@@ -25,4 +25,15 @@ for bench in $BENCHES; do
     echo
   done
 done
+# The server benchmarks (bench/README.md, sections 5-7) start their own `polos server start`, each
+# on its own database: api_invoke on PostgreSQL, event_latency on SQLite, server_memory on the
+# defaults.  Redis db 15 is flushed.  SERVER_BENCHES="" skips them.
+SERVER_BENCHES=${SERVER_BENCHES-"api_invoke event_latency server_memory"}
+for bench in $SERVER_BENCHES; do
+  if ! python -m "bench.$bench"; then
+    echo "!! bench.$bench failed" >&2
+    status=1
+  fi
+  echo
+done
 exit $status
