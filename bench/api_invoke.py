@@ -582,9 +582,10 @@ def run(stack: Stack, args: Any) -> None:
         )
     if local_tput["count"]:
         common.line("  CPU per invoke: in-process client", common.ms(local_tput["cpu"] / local_tput["count"]))
-    if None not in sessions:
-        http_sessions = sessions[1] - sessions[0] - 1
-        local_sessions = sessions[2] - sessions[1] - 1
+    s0, s1, s2 = sessions
+    if s0 is not None and s1 is not None and s2 is not None:
+        http_sessions = s1 - s0 - 1
+        local_sessions = s2 - s1 - 1
         common.line(
             "  PG sessions opened (HTTP / in-process)",
             f"{http_sessions} ({http_sessions / max(1, http_tput['count'] + args.clients):.2f} per invoke) / "

@@ -31,14 +31,14 @@ async def _noop() -> None:
 
 
 @workflow(id="bench_api_noop", queue=QUEUE)
-async def bench_api_noop(ctx: WorkflowContext, payload: dict) -> int:
+async def bench_api_noop(ctx: WorkflowContext, payload: dict[str, Any]) -> int:
     """One async no-op step."""
     await ctx.step.run("noop", _noop)
     return 1
 
 
 @workflow(id="bench_api_events", queue=QUEUE)
-async def bench_api_events(ctx: WorkflowContext, payload: dict) -> list[float]:
+async def bench_api_events(ctx: WorkflowContext, payload: dict[str, Any]) -> list[float]:
     """Wait for a "go" event on ``payload["gate"]``, then publish ``payload["n"]`` events on this
     run's topic, ``payload["gap"]`` seconds apart.
 
