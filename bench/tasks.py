@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import shared_task
 
 COUNTER_KEY = "bench:counter"
+FIRST_KEY = "bench:first"
+LAST_KEY = "bench:last"
 _redis: Any = None
 
 
@@ -25,4 +28,9 @@ def count() -> None:
         from django.conf import settings
 
         _redis = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    _redis.incr(COUNTER_KEY)
+    now = repr(time.time())
+    pipe = _redis.pipeline(transaction=False)
+    pipe.incr(COUNTER_KEY)
+    pipe.set(FIRST_KEY, now, nx=True)  # when the first task ran (pre-enqueued phase)
+    pipe.set(LAST_KEY, now)
+    pipe.execute()
