@@ -63,7 +63,8 @@ def python_blocks(path: Path) -> list[Block]:
     return blocks
 
 
-ALL_BLOCKS = [block for path in sorted(DOCS.glob("*.md")) for block in python_blocks(path)]
+PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
+ALL_BLOCKS = [block for path in PAGES for block in python_blocks(path)]
 RUNNABLE = [b for b in ALL_BLOCKS if b.not_runnable is None]
 NOT_RUNNABLE = [b for b in ALL_BLOCKS if b.not_runnable is not None]
 
@@ -124,9 +125,7 @@ def test_every_exception_is_documented_with_its_code():
 
 
 def test_relative_links_resolve():
-    for path in sorted(DOCS.glob("*.md")):
-        if path.name == "architecture.md":  # written elsewhere
-            continue
+    for path in PAGES:
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text()):
             if target.startswith(("http://", "https://", "mailto:")):
                 continue
