@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
@@ -12,7 +10,7 @@ import django
 
 django.setup()
 
-from celery import Celery, signals  # noqa: E402
+from celery import Celery  # noqa: E402
 
 app = Celery("polos_bench")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -20,10 +18,3 @@ app.autodiscover_tasks(["polos_django"])
 
 import bench.tasks  # noqa: E402,F401  (the baseline tasks)
 import polos_django.tasks  # noqa: E402,F401
-
-
-@signals.worker_ready.connect
-def _announce_ready(**kwargs: Any) -> None:
-    ready_file = os.environ.get("POLOS_BENCH_READY_FILE")
-    if ready_file:
-        Path(ready_file).write_text(str(os.getpid()))

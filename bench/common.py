@@ -18,10 +18,7 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,6 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from polos_django.testing import WorkerProcess as BaseWorkerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("POLOS_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -106,78 +105,16 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
 # --- worker processes ----------------------------------------------------------------------------
 
 
-class WorkerProcess:
+class WorkerProcess(BaseWorkerProcess):
     """One real ``celery -A bench.celery_app worker --pool=solo`` process on the benchmark database."""
 
     def __init__(self, name: str, extra_env: dict[str, str] | None = None, queues: str | None = None) -> None:
-        self.name = name
-        self.extra_env = extra_env or {}
-        self.queues = queues
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(tempfile.gettempdir()) / f"polos-bench-worker-{name}-{uuid.uuid4().hex[:6]}.log"
+        env = {"DJANGO_SETTINGS_MODULE": "bench.settings", **(extra_env or {})}
+        super().__init__("bench.celery_app", name, extra_env=env, queues=queues, cwd=ROOT)
 
-    def start(self, timeout: float = 60.0) -> WorkerProcess:
-        ready = Path(tempfile.gettempdir()) / f"polos-bench-ready-{uuid.uuid4().hex}"
-        env = {
-            **os.environ,
-            **self.extra_env,
-            "POLOS_BENCH_READY_FILE": str(ready),
-            "PYTHONPATH": str(ROOT),
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-        }
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "bench.celery_app",
-            "worker",
-            "--pool=solo",
-            "-n",
-            f"{self.name}-{uuid.uuid4().hex[:6]}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "warning",
-        ]
-        if self.queues:
-            cmd += ["-Q", self.queues]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while not ready.exists():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited at start-up:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"worker {self.name} not ready after {timeout} s:\n{self.log_tail()}")
-            time.sleep(0.02)
-        ready.unlink(missing_ok=True)
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        with contextlib.suppress(OSError):
-            self.log_path.unlink()
+    def stop(self, timeout: float = 15.0) -> None:
+        super().stop(timeout)
+        self.remove_log()
 
 
 # --- the environment -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery import signals
@@ -11,6 +12,15 @@ from .conf import polos_settings
 
 logger = logging.getLogger("polos.worker")
 _reaper: Any = None
+
+
+@signals.worker_ready.connect
+def _announce_ready(**kwargs: Any) -> None:
+    # polos_django.testing.WorkerProcess waits for this file.
+    ready_file = os.environ.get("POLOS_WORKER_READY_FILE")
+    if ready_file:
+        with open(ready_file, "w") as f:
+            f.write(str(os.getpid()))
 
 
 @signals.worker_ready.connect

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from polos_django.testing import WorkerProcess as BaseWorkerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,84 +26,11 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: fl
         time.sleep(interval)
 
 
-class WorkerProcess:
-    """One real ``celery worker`` process (solo pool) running the test project."""
+class WorkerProcess(BaseWorkerProcess):
+    """A real worker process of the test project (``tests.celery_app``)."""
 
     def __init__(self, name: str, extra_env: dict[str, str] | None = None, queues: str | None = None) -> None:
-        self.name = name
-        self.extra_env = extra_env or {}
-        self.queues = queues
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(tempfile.gettempdir()) / f"polos-worker-{name}-{uuid.uuid4().hex[:6]}.log"
-        self.kills = 0
-
-    def start(self, timeout: float = 60.0) -> WorkerProcess:
-        ready = Path(tempfile.gettempdir()) / f"polos-ready-{uuid.uuid4().hex}"
-        env = {**os.environ, **self.extra_env, "POLOS_TEST_READY_FILE": str(ready), "PYTHONPATH": str(ROOT)}
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tests.celery_app",
-            "worker",
-            "--pool=solo",
-            "-n",
-            f"{self.name}-{uuid.uuid4().hex[:6]}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "warning",
-        ]
-        if self.queues:
-            cmd += ["-Q", self.queues]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while not ready.exists():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited at start-up:\n{self.log_path.read_text()[-4000:]}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(
-                    f"worker {self.name} not ready after {timeout} s:\n{self.log_path.read_text()[-4000:]}"
-                )
-            time.sleep(0.02)
-        ready.unlink(missing_ok=True)
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def kill(self) -> None:
-        """SIGKILL the worker (no clean-up of any kind) and reap it."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-            self.kills += 1
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def restart(self) -> None:
-        self.kill()
-        self.start()
-
-    def rss_kib(self) -> int:
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        super().__init__("tests.celery_app", name, extra_env=extra_env, queues=queues, cwd=ROOT)
 
 
 @pytest.fixture(scope="session")
