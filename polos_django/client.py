@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -215,6 +216,20 @@ class LocalClient:
         return result_of(record)
 
 
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+
+def _async_redis(url: str) -> Any:
+    """One asyncio Redis client (and connection pool) per event loop, shared by all waiters."""
+    import redis.asyncio as aioredis
+
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients[loop] = aioredis.Redis.from_url(url)
+    return client
+
+
 async def wait_finished(execution_id: str, project_id: str | None, deadline: float | None) -> Any:
     """Wait until the execution finished and return its record (pushed over Redis; re-read every 5 s).
 
@@ -226,12 +241,12 @@ async def wait_finished(execution_id: str, project_id: str | None, deadline: flo
     get = sync_to_async(store.get_execution)
     url = live.redis_client() and live.polos_settings.REDIS_URL
     if url:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(url)
-        pubsub = client.pubsub()
+        pubsub = _async_redis(url).pubsub()
         try:
             await pubsub.subscribe(live.done_channel(execution_id))
+            # Wait for the confirmation: from then on a finish is pushed to us, so the database read
+            # below cannot miss one committed in between.
+            await pubsub.get_message(timeout=1.0)
             while True:
                 # Subscribed before reading: a finish committed after this read is pushed to us.
                 record = await get(execution_id, project_id)
@@ -249,7 +264,6 @@ async def wait_finished(execution_id: str, project_id: str | None, deadline: flo
                 await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
         finally:
             await pubsub.aclose()
-            await client.aclose()
     delay = 0.002
     while True:
         record = await get(execution_id, project_id)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,10 @@ def _database(url: str | None, home: Path) -> dict[str, Any]:
         db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
     elif db["ENGINE"] == "django.db.backends.postgresql":
         db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)  # fail fast, not after TCP's minutes
+        if max_age == 0 and find_spec("psycopg_pool") is not None:
+            # The web server cannot keep a connection per thread under ASGI; a pool gives each
+            # request a warm connection instead of a new PostgreSQL session.
+            db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 10, "timeout": 10}
     return db
 
 
