@@ -48,4 +48,6 @@ async def websocket_app(scope: Any, receive: Any, send: Any) -> Any:
     return await _websocket_app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
+from polos_django.asgi import api_application, route_api  # noqa: E402
+
+application = ProtocolTypeRouter({"http": route_api(api_application(), django_asgi_app), "websocket": websocket_app})
