@@ -36,7 +36,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polos_django.testing import clean_env as _clean_env
+from polos_django.testing import descendants, free_port
+
 from . import common
 
 ROOT = common.ROOT
@@ -58,37 +60,6 @@ CHILD_PREFIX = "@@ "
 
 
 # --- processes: the server, the worker --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    """This process's environment without Polos/Django/Celery configuration, plus ``extra``."""
-    drop = ("POLOS_", "DJANGO_", "CELERY_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "REDIS_URL"}
-    return {**env, "PYTHONPATH": str(ROOT), "POLOS_HOME": str(home), **extra}
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid`` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def cmdline(pid: int) -> str:
@@ -596,3 +567,7 @@ def run(stack: Stack, args: Any) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    return _clean_env(home, ROOT, **extra)

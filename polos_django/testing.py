@@ -131,3 +131,41 @@ class WorkerProcess:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
+
+
+# --- helpers for tests that start processes -------------------------------------------------------
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (for servers a test starts)."""
+    from .embedded_redis import free_port as _free_port
+
+    return _free_port(host)
+
+
+def clean_env(home: str | Path, root: str | Path | None = None, **extra: str) -> dict[str, str]:
+    """This process's environment without its Polos/Django/Celery configuration, for a server or
+    worker that must configure itself from ``POLOS_HOME`` (plus ``extra``)."""
+    drop = ("POLOS_", "DJANGO_", "CELERY_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "REDIS_URL"}
+    if root is not None:
+        env["PYTHONPATH"] = str(root)
+    return {**env, "POLOS_HOME": str(home), **extra}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (Linux, from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import httpx
 import pytest
 from rest_framework.test import APIClient
 
+from polos_django.testing import free_port
 from tests.conftest import ROOT, WorkerProcess
 
 # A queue no worker consumes: executions invoked on it stay queued while the shared worker runs.
@@ -68,12 +68,6 @@ def api_client(tenant: Tenant | None, project_id: str | None = None) -> APIClien
 @pytest.fixture
 def api(tenant: Tenant) -> APIClient:
     return api_client(tenant)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from polos_django.testing import clean_env as _clean_env
+from polos_django.testing import descendants, free_port
 from tests.conftest import ROOT, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -27,40 +29,9 @@ MEMORY_TARGET_MIB = 400
 MEMORY_RSS_LIMIT_MIB = 500
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def polos_command() -> list[str]:
     script = Path(sys.executable).with_name("polos")
     return [str(script)] if script.exists() else [sys.executable, "-m", "polos_django.cli"]
-
-
-def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    """The test process's environment without its own Polos/Django/broker configuration."""
-    drop = ("POLOS_", "DJANGO_", "CELERY_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "REDIS_URL"}
-    return {**env, "PYTHONPATH": str(ROOT), "POLOS_HOME": str(home), **extra}
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid`` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def alive(pid: int) -> bool:
@@ -379,3 +350,7 @@ def test_postgres_and_external_redis(postgres_url: str, tmp_path: Path) -> None:
         assert output["result"]["doubled"] == 10
     finally:
         assert pg.stop() == 0, pg.stderr
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    return _clean_env(home, ROOT, **extra)
