@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,16 @@ import pytest
 from polos_django.testing import WorkerProcess as BaseWorkerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``once`` do not depend on the database: run them in the SQLite pass only."""
+    if os.environ.get("POLOS_TEST_DATABASE") != "postgres":
+        return
+    skip = pytest.mark.skip(reason="backend-independent (marked once): runs in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("once"):
+            item.add_marker(skip)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02, message: str = "") -> Any:

@@ -9,6 +9,18 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+__all__ = [
+    "ApiKey",
+    "Event",
+    "Execution",
+    "ExecutionStatus",
+    "Project",
+    "Step",
+    "Wait",
+    "new_api_key_id",
+    "new_project_id",
+]
+
 
 class ExecutionStatus(models.TextChoices):
     QUEUED = "queued"
