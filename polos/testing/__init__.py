@@ -3,5 +3,12 @@
 from __future__ import annotations
 
 from .local import LocalRuntime, LocalRuntimeClient
+from .scripted import Reply, ScriptedModel, ScriptExhaustedError
 
-__all__ = ["LocalRuntime", "LocalRuntimeClient"]
+__all__ = [
+    "LocalRuntime",
+    "LocalRuntimeClient",
+    "Reply",
+    "ScriptExhaustedError",
+    "ScriptedModel",
+]
