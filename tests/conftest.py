@@ -14,6 +14,8 @@ from polos_django.testing import WorkerProcess as BaseWorkerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.browser"]  # shared Playwright fixtures (app_server, browser, page, screenshot)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``once`` do not depend on the database: run them in the SQLite pass only."""
