@@ -150,6 +150,48 @@ class ExecutionFailedError(PolosError):
     code = "execution_failed"
 
 
+class RateLimitTimeoutError(PolosError):
+    """A rate-limit bucket did not have the tokens asked for within the caller's timeout."""
+
+    code = "rate_limited"
+
+
+class ScheduleNotFoundError(PolosError):
+    """No schedule with that id (in this project)."""
+
+    code = "schedule_not_found"
+
+
+class ApprovalLinkError(PolosError):
+    """An approval link is forged, damaged or was signed with another ``SECRET_KEY``."""
+
+    code = "approval_link_invalid"
+
+
+class ApprovalLinkExpiredError(ApprovalLinkError):
+    """An approval link's suspend timed out; the request it answered is closed."""
+
+    code = "approval_link_expired"
+
+
+class AlreadyAnsweredError(NotResumableError):
+    """The suspend was already answered (approval links and buttons work once)."""
+
+    code = "already_answered"
+
+
+class NotificationError(PolosError):
+    """A notification channel could not deliver a suspend notification (recorded, never raised into a workflow)."""
+
+    code = "notification_failed"
+
+
+class SlackSignatureError(PolosError):
+    """A request claiming to come from Slack has no valid signature, a stale timestamp, or is a replay."""
+
+    code = "slack_signature_invalid"
+
+
 # --- control-flow signals (never caught by ``except Exception``) -------------------------------
 
 
@@ -173,6 +215,11 @@ class LeaseLost(ExecutionSignal):
 
 
 __all__ = [
+    "AlreadyAnsweredError",
+    "ApprovalLinkError",
+    "ApprovalLinkExpiredError",
+    "NotificationError",
+    "SlackSignatureError",
     "ConfigurationError",
     "ExecutionFailedError",
     "ExecutionNotFoundError",
@@ -183,7 +230,9 @@ __all__ = [
     "NotResumableError",
     "PayloadValidationError",
     "PolosError",
+    "RateLimitTimeoutError",
     "RetryableError",
+    "ScheduleNotFoundError",
     "SerializationError",
     "StepExecutionError",
     "StepTimeoutError",

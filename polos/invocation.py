@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import serialization
-from .exceptions import PayloadValidationError
-from .queues import Queue
+from .exceptions import PayloadValidationError, WorkflowDefinitionError
+from .queues import Queue, check_priority, declared_limit
 from .store import ExecutionRecord, NewExecution
 from .types import ExecutionHandle
 from .workflow import get_workflow, require_workflow
@@ -28,6 +28,7 @@ def new_execution(
     initial_state: Any = None,
     run_timeout_seconds: float | None = None,
     require_registered: bool = True,
+    priority: int = 0,
 ) -> NewExecution:
     """Validate an invoke request and build the execution to create.
 
@@ -39,7 +40,11 @@ def new_execution(
     if wf is not None:
         payload = wf.prepare_payload(payload)
     if queue_name is not None or queue_concurrency_limit is not None:
-        Queue(queue_name or workflow_id, queue_concurrency_limit)  # validates name and limit
+        try:
+            Queue(queue_name or workflow_id, queue_concurrency_limit)  # validates name and limit
+        except WorkflowDefinitionError as exc:
+            raise PayloadValidationError(str(exc)) from None
+    check_priority(priority)
     if run_timeout_seconds is not None and (
         not isinstance(run_timeout_seconds, int | float)
         or isinstance(run_timeout_seconds, bool)
@@ -53,8 +58,15 @@ def new_execution(
         state_text = wf.prepare_initial_state(initial_state)
     else:
         state_text = serialization.dumps(initial_state) if initial_state is not None else None
+    limit = queue_concurrency_limit
     if queue_name is None and wf is not None and wf.queue is not None:
         queue_name = wf.queue.name
+    if queue_name is None and limit is not None:
+        queue_name = workflow_id  # a limit without a name: the workflow's own queue
+    if limit is None and wf is not None and wf.queue is not None and wf.queue.name == queue_name:
+        limit = wf.queue.concurrency_limit
+    if limit is None:
+        limit = declared_limit(queue_name)
     return NewExecution(
         workflow_id=workflow_id,
         payload=serialization.dumps(payload),
@@ -66,6 +78,8 @@ def new_execution(
         workflow_type=wf.workflow_type if wf is not None else "workflow",
         initial_state=state_text,
         run_timeout_seconds=run_timeout_seconds,
+        concurrency_limit=limit,
+        priority=priority,
     )
 
 
@@ -106,6 +120,8 @@ def execution_dict(record: ExecutionRecord) -> dict[str, Any]:
         "user_id": record.user_id,
         "queue_name": record.queue_name,
         "concurrency_key": record.concurrency_key,
+        "concurrency_limit": record.concurrency_limit,
+        "priority": record.priority,
         "retry_count": record.retry_count,
         "attempt": record.attempt,
         "run_timeout_seconds": record.run_timeout_seconds,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from . import serialization
 from .exceptions import InvalidStateError, LeaseLost, NotResumableError
+from .queues import declared_limit
 from .steps import BATCH_WAIT, INVOKE_WAIT, TRACE_EVENT_TYPES, WAIT, timeout_error
 from .store import (
     CANCELLED,
@@ -126,6 +127,10 @@ class MemoryStore(ExecutionStore):
             workflow_type=new.workflow_type,
             initial_state=new.initial_state,
             run_timeout_seconds=new.run_timeout_seconds,
+            concurrency_limit=new.concurrency_limit
+            if new.concurrency_limit is not None
+            else declared_limit(new.queue_name),
+            priority=new.priority,
         )
         self._rows[execution_id] = _Row(record)
         self._ring(execution_id)

@@ -1,11 +1,21 @@
-"""Queues: named lanes with an optional concurrency limit."""
+"""Queues: named lanes with an optional concurrency limit.
+
+A queue's limit applies per (queue, concurrency key) *lane*: ``invoke(..., concurrency_key="tenant-7")``
+gives each tenant its own lane with the same limit.  Only running executions count; waiting ones do
+not.  Each named queue is also the Celery queue its executions are routed to, so a deployment can
+run dedicated workers per queue (``celery worker -Q llm``).
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import WorkflowDefinitionError
+from .exceptions import PayloadValidationError, WorkflowDefinitionError
+
+# Priorities are stored as 32-bit integers.
+MAX_PRIORITY = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +48,41 @@ class Queue:
             )
 
 
+_DECLARED: dict[str, int] = {}
+_declared_lock = threading.Lock()
+
+
+def declare(spec: Queue) -> Queue:
+    """Remember a queue's limit so executions routed to it by name get the same limit.
+
+    The lowest limit declared for a name wins (two declarations disagreeing must not loosen it).
+    """
+    if spec.concurrency_limit is not None:
+        with _declared_lock:
+            current = _DECLARED.get(spec.name)
+            if current is None or spec.concurrency_limit < current:
+                _DECLARED[spec.name] = spec.concurrency_limit
+    return spec
+
+
+def declared_limit(name: str | None) -> int | None:
+    """The concurrency limit declared for queue ``name`` in this process, or ``None``."""
+    if name is None:
+        return None
+    return _DECLARED.get(name)
+
+
 def queue(name: str, concurrency_limit: int | None = None) -> Queue:
     """Declare a queue: ``@workflow(queue=queue("llm", concurrency_limit=5))``."""
-    return Queue(name, concurrency_limit)
+    return declare(Queue(name, concurrency_limit))
 
 
 def as_queue(value: Any, owner: str) -> Queue | None:
     """Normalize the ``queue=`` option (name, :class:`Queue` or ``{"name", "concurrency_limit"}``)."""
-    if value is None or isinstance(value, Queue):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, Queue):
+        return declare(value)
     if isinstance(value, str):
         return Queue(value)
     if isinstance(value, dict):
@@ -55,7 +91,16 @@ def as_queue(value: Any, owner: str) -> Queue | None:
             raise WorkflowDefinitionError(
                 f"{owner}: a queue dict takes 'name' and optionally 'concurrency_limit', got keys {sorted(value)}"
             )
-        return Queue(value["name"], value.get("concurrency_limit"))
+        return declare(Queue(value["name"], value.get("concurrency_limit")))
     raise WorkflowDefinitionError(
         f"{owner}: queue must be a name, a Queue or a dict with 'name', got {type(value).__name__}"
     )
+
+
+def check_priority(priority: Any) -> int:
+    """Validate an execution priority (a whole number; higher runs first within a lane)."""
+    if not isinstance(priority, int) or isinstance(priority, bool) or abs(priority) > MAX_PRIORITY:
+        raise PayloadValidationError(
+            f"priority must be a whole number between -{MAX_PRIORITY} and {MAX_PRIORITY} (default 0), got {priority!r}"
+        )
+    return priority

@@ -64,6 +64,8 @@ class ExecutionRecord:
     workflow_type: str = "workflow"
     initial_state: str | None = None
     state: str | None = None
+    concurrency_limit: int | None = None
+    priority: int = 0
     result: str | None = None
     error: str | None = None
     retry_count: int = 0
@@ -108,6 +110,10 @@ class NewExecution:
     initial_state: str | None = None
     run_timeout_seconds: float | None = None
     batch_index: int | None = None
+    # The lane's concurrency limit (None: resolved from the queue's declaration, else unlimited)
+    # and the priority within the lane (higher first).
+    concurrency_limit: int | None = None
+    priority: int = 0
 
 
 @dataclass(slots=True)

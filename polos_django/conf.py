@@ -41,6 +41,19 @@ DEFAULTS: dict[str, Any] = {
     "AUTODISCOVER_MODULES": ["workflows", "agents"],
     # Extra modules to import at start-up (dotted paths).
     "WORKFLOW_MODULES": [],
+    # Flow control (docs/flow-control.md): queue limits by name, {"llm": {"concurrency_limit": 5}};
+    # global token buckets, {"llm:openai:requests": {"rate": 500, "per": 60, "burst": 50}};
+    # a running execution still running this long after a cancel is killed (Celery revoke).
+    "QUEUES": {},
+    "RATE_LIMITS": {},
+    "CANCEL_GRACE_SECONDS": 30.0,
+    # Schedules: occurrences missed by more than this are handled by the schedule's missed policy.
+    "SCHEDULE_MISSED_GRACE_SECONDS": 300.0,
+    # API: how long a verified API key is trusted without asking the database again (a revoked key
+    # stops working at once in the process that revoked it, within this many seconds elsewhere).
+    "API_KEY_CACHE_SECONDS": 5.0,
+    # API: long-lived threads that run the API views' synchronous code (see polos_django.asgi).
+    "API_THREADS": 8,
 }
 
 _ENV = {

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 
-@shared_task(name="polos.run_execution", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_execution_task(execution_id: str) -> str:
+@shared_task(
+    name="polos.run_execution", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def run_execution_task(self: Any, execution_id: str) -> str:
     """Claim and run one execution (a doorbell; duplicates and stale ones are no-ops)."""
     from .engine import get_engine
+    from .store.store import running_task
 
-    return get_engine().run(execution_id)
+    running_task.id = self.request.id
+    try:
+        return get_engine().run(execution_id)
+    finally:
+        running_task.id = None
 
 
 @shared_task(name="polos.reap", ignore_result=True)

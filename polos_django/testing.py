@@ -36,6 +36,9 @@ class WorkerProcess:
         extra_env: environment variables added for this worker.
         queues: the Celery queues to consume (``-Q``); the app's default queue if ``None``.
         cwd: the working directory (put on ``PYTHONPATH`` too); the current one by default.
+        pool: the Celery pool (``solo`` runs one execution at a time; ``prefork`` with ``concurrency``
+            child processes runs several).
+        concurrency: ``-c`` for the pool (``None``: Celery's default).
     """
 
     def __init__(
@@ -45,6 +48,8 @@ class WorkerProcess:
         extra_env: dict[str, str] | None = None,
         queues: str | None = None,
         cwd: str | Path | None = None,
+        pool: str = "solo",
+        concurrency: int | None = None,
     ) -> None:
         self.app = app
         self.name = name
@@ -54,6 +59,8 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.gettempdir()) / f"polos-worker-{name}-{uuid.uuid4().hex[:6]}.log"
         self.kills = 0
+        self.pool = pool
+        self.concurrency = concurrency
 
     def start(self, timeout: float = 60.0) -> WorkerProcess:
         """Start the process and wait until it consumes its queues (raises with its log if it cannot)."""
@@ -61,12 +68,14 @@ class WorkerProcess:
         pythonpath = os.pathsep.join(p for p in (str(self.cwd), os.environ.get("PYTHONPATH", "")) if p)
         env = {**os.environ, **self.extra_env, READY_FILE_ENV: str(ready), "PYTHONPATH": pythonpath}
         cmd = [
-            sys.executable, "-m", "celery", "-A", self.app, "worker", "--pool=solo",
+            sys.executable, "-m", "celery", "-A", self.app, "worker", f"--pool={self.pool}",
             "-n", f"{self.name}-{uuid.uuid4().hex[:6]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning",
         ]  # fmt: skip
         if self.queues:
             cmd += ["-Q", self.queues]
+        if self.concurrency is not None:
+            cmd += ["-c", str(self.concurrency)]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

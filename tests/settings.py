@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "django_celery_beat",
     "polos_django",
     "tests.sampleapp",
 ]
@@ -104,6 +105,7 @@ POLOS = {
         "examples.state.workflows",
         "examples.errors.workflows",
         "examples.parallel.workflows",
+        "tests.flow.workflows",
     ],
 }
 

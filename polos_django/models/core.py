@@ -60,11 +60,18 @@ class Execution(models.Model):
     user_id = models.CharField(max_length=255, null=True, blank=True)
     queue_name = models.CharField(max_length=200, null=True, blank=True)
     concurrency_key = models.CharField(max_length=255, null=True, blank=True)
+    # Flow control: the lane's limit as resolved at creation (None: unlimited) and the priority
+    # within the lane (higher first, FIFO within a priority).
+    concurrency_limit = models.IntegerField(null=True, blank=True)
+    priority = models.IntegerField(default=0)
     retry_count = models.IntegerField(default=0)
     attempt = models.IntegerField(default=0)
     run_timeout_seconds = models.FloatField(null=True, blank=True)
     run_seconds = models.FloatField(default=0.0)
     cancel_requested = models.BooleanField(default=False)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task id of the running attempt: a cancel past its grace period revokes it.
+    celery_task_id = models.CharField(max_length=255, null=True, blank=True)
     lease_owner = models.CharField(max_length=200, null=True, blank=True)
     lease_token = models.BigIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -81,6 +88,7 @@ class Execution(models.Model):
             models.Index(fields=["status", "rung_at"], name="polos_exec_rung_idx"),
             models.Index(fields=["parent", "step_key"], name="polos_exec_parent_idx"),
             models.Index(fields=["workflow_id", "status", "created_at"], name="polos_exec_list_idx"),
+            models.Index(fields=["queue_name", "concurrency_key", "status"], name="polos_exec_lane_idx"),
         ]
         permissions = [("cancel_execution", "Can cancel executions")]
 

@@ -37,6 +37,8 @@ EXECUTION_COLUMNS = (
     "workflow_type",
     "initial_state",
     "state",
+    "concurrency_limit",
+    "priority",
     "result",
     "error",
     "retry_count",

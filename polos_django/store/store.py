@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -18,6 +19,7 @@ from typing import Any, NoReturn
 from django.core import signing
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 
+from polos import ratelimit
 from polos.exceptions import (
     ExecutionNotFoundError,
     InvalidStateError,
@@ -55,9 +57,15 @@ from polos.store import (
 
 from .. import doorbell, live
 from ..conf import polos_settings
-from . import sql
+from . import lanes, sql
 from .events import TRACE_EVENT_TYPES, insert_events, wake_event_waits
+from .lanes import configured_limit
 from .wakeups import FINISHED_SQL, finish_event, finish_row, insert_step, requeue, satisfy, wake_parent
+
+# The Celery task id of the run in progress (set by polos_django.tasks), recorded on claim so that a
+# cancel past its grace period can revoke the task.
+# (A thread-local, not a context variable: the engine runs executions in its own persistent context.)
+running_task = threading.local()
 
 CANCELLED_ERROR = json.dumps({"message": "cancelled", "type": "WorkflowCancelled"})
 
@@ -91,14 +99,19 @@ class DjangoStore(ExecutionStore):
             initial_state=new.initial_state,
             run_timeout_seconds=new.run_timeout_seconds,
             created_at=now,
+            concurrency_limit=new.concurrency_limit
+            if new.concurrency_limit is not None
+            else configured_limit(new.queue_name),
+            priority=new.priority,
         )
         now_db = sql.db_time(now)
         cursor.execute(
             f"INSERT INTO {sql.EXECUTION} (id, project_id, workflow_id, workflow_type, status, payload, "
             "initial_state, parent_execution_id, root_execution_id, root_workflow_id, step_key, batch_index, "
             "session_id, user_id, queue_name, concurrency_key, retry_count, attempt, run_timeout_seconds, "
-            "run_seconds, cancel_requested, lease_token, rung_at, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, 0, %s, 0, %s, %s)",
+            "run_seconds, cancel_requested, lease_token, rung_at, created_at, concurrency_limit, priority) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, 0, %s, 0, %s, %s, "
+            "%s, %s)",
             [
                 record.id,
                 record.project_id,
@@ -120,6 +133,8 @@ class DjangoStore(ExecutionStore):
                 False,
                 now_db,
                 now_db,
+                record.concurrency_limit,
+                record.priority,
             ],
         )
         queue_name = record.queue_name
@@ -153,6 +168,13 @@ class DjangoStore(ExecutionStore):
     # --- running -------------------------------------------------------------------------------
 
     def claim(self, execution_id: str, owner: str, lease_seconds: float) -> Claim | None:
+        claim = self._claim(execution_id, owner, lease_seconds)
+        if claim is not None and claim.execution.attempt == 1 and claim.execution.queue_name:
+            # A queue's rate limit counts started executions (bucket "queue:<name>").
+            ratelimit.acquire_sync(f"queue:{claim.execution.queue_name}")
+        return claim
+
+    def _claim(self, execution_id: str, owner: str, lease_seconds: float) -> Claim | None:
         now = utcnow()
         now_db = sql.db_time(now)
         params = [
@@ -160,16 +182,23 @@ class DjangoStore(ExecutionStore):
             owner,
             sql.db_time(now + dt.timedelta(seconds=lease_seconds)),
             now_db,
+            getattr(running_task, "id", None),
             execution_id,
             QUEUED,
             RUNNING,
             now_db,
         ]
-        update = (
+        # Executions of a limited lane are admitted by lanes.claim_limited (below): this one statement
+        # claims only unlimited ones (and takes over expired leases, which already hold a slot).
+        set_clause = (
             f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = %s, lease_token = lease_token + 1, "
-            "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s) "
-            "WHERE id = %s AND (status = %s OR (status = %s AND lease_expires_at < %s)) "
-            f"RETURNING lease_token, {sql.EXECUTION_SELECT}"
+            "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s), "
+            "celery_task_id = %s "
+        )
+        returning = f"RETURNING lease_token, {sql.EXECUTION_SELECT}"
+        update = (
+            set_clause + "WHERE id = %s AND ((status = %s AND concurrency_limit IS NULL) "
+            "OR (status = %s AND lease_expires_at < %s)) " + returning
         )
         with connection.cursor() as cursor:
             if sql.is_postgres():
@@ -191,7 +220,9 @@ class DjangoStore(ExecutionStore):
                 )
                 row = cursor.fetchone()
                 if row is None:
-                    return None
+                    return self._claim_limited(
+                        execution_id, set_clause + "WHERE id = %s AND status = %s " + returning, params[:7], owner
+                    )
                 record = sql.to_record(row[1:-2])
                 if row[-2] is not None:
                     live.publish(
@@ -201,7 +232,9 @@ class DjangoStore(ExecutionStore):
             cursor.execute(update, params)
             row = cursor.fetchone()
             if row is None:
-                return None
+                return self._claim_limited(
+                    execution_id, set_clause + "WHERE id = %s AND status = %s " + returning, params[:7], owner
+                )
             record = sql.to_record(row[1:])
             if record.attempt == 1:
                 with transaction.atomic():
@@ -213,6 +246,22 @@ class DjangoStore(ExecutionStore):
                         project_id=record.project_id,
                     )
         return Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
+
+    def _claim_limited(self, execution_id: str, update: str, params: list[Any], owner: str) -> Claim | None:
+        def write_start(cursor: Any, record: ExecutionRecord) -> None:
+            insert_events(
+                cursor,
+                record.topic,
+                [NewEvent("workflow_start", {"execution_id": record.id, "workflow_id": record.workflow_id})],
+                execution_id=record.id,
+                project_id=record.project_id,
+            )
+
+        claimed = lanes.claim_limited(execution_id, update, params, write_start=write_start)
+        if claimed is None:
+            return None
+        record, token = claimed
+        return Claim(record, token, owner, cancel_requested=record.cancel_requested)
 
     def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
         with connection.cursor() as cursor:
@@ -429,6 +478,7 @@ class DjangoStore(ExecutionStore):
             )
             insert_events(cursor, record.topic, spec.events, execution_id=record.id, project_id=record.project_id)
             children = [self._insert_execution(cursor, c, record, spec.step_key) for c in spec.children]
+            lanes.after_release(record)
         return children
 
     def finish(
@@ -456,6 +506,7 @@ class DjangoStore(ExecutionStore):
                 claim.lost = True
                 raise LeaseLost(record.id)
             finish_row(cursor, record, status, result=result, error=error)
+            lanes.after_release(record)
 
     def _finish_root(
         self, claim: Claim, status: str, *, result: str | None, error: str | None, state: str | None, run_seconds: float
@@ -507,6 +558,7 @@ class DjangoStore(ExecutionStore):
                 with transaction.atomic():
                     wake_event_waits(cursor, [written])
         live.publish([written])
+        lanes.ring_next(record)
 
     def retry_later(self, claim: Claim, error: str, due_at: dt.datetime, run_seconds: float) -> None:
         record = claim.execution
@@ -525,6 +577,7 @@ class DjangoStore(ExecutionStore):
                 "VALUES (%s, %s, %s, %s, 0, %s)",
                 [record.id, WAIT_RETRY, f"__retry_{record.retry_count + 1}", sql.db_time(due_at), sql.now_param()],
             )
+            lanes.after_release(record)
 
     def renew(self, claim: Claim, lease_seconds: float) -> None:
         expires = utcnow() + dt.timedelta(seconds=lease_seconds)
@@ -691,14 +744,23 @@ class DjangoStore(ExecutionStore):
         """
         redeliver = sql.db_time(now - dt.timedelta(seconds=float(polos_settings.REDELIVER_AFTER_SECONDS)))
         cursor.execute(
-            f"SELECT id, queue_name, rung_at FROM {sql.EXECUTION} WHERE status = %s AND rung_at < %s LIMIT 500",
+            f"SELECT id, queue_name, rung_at, concurrency_key, concurrency_limit FROM {sql.EXECUTION} "
+            "WHERE status = %s AND rung_at < %s LIMIT 500",
             [QUEUED, redeliver],
         )
-        stale = cursor.fetchall()
+        rows = cursor.fetchall()
+        stale = [row[:3] for row in rows if row[4] is None]
+        # Queued executions of limited lanes are usually just waiting for a slot: ring each lane's
+        # heads when it has free slots, never the whole backlog.
+        limited = {(row[1], row[3]): int(row[4]) for row in rows if row[4] is not None}
+        count = 0
+        for (queue_name, concurrency_key), limit in limited.items():
+            with transaction.atomic():
+                lanes.lock_lane(cursor, queue_name, concurrency_key)
+                count += lanes.ring_heads(cursor, queue_name, concurrency_key, limit)
         pending: dict[str | None, int | None] = {}
         # When the broker cannot tell its queue length, wait ten times longer before re-ringing.
         unknown_cutoff = now - dt.timedelta(seconds=10 * float(polos_settings.REDELIVER_AFTER_SECONDS))
-        count = 0
         now_db = sql.db_time(now)
         with transaction.atomic():
             for execution_id, queue_name, rung_at in stale:
