@@ -2,6 +2,7 @@
 
 - ``/api/v1/...``: the HTTP API (docs at ``/api/v1/docs/``, OpenAPI at ``/api/v1/schema/``);
   unknown URLs under ``/api/`` answer a JSON 404.
+- ``/ui/...``: the web UI for staff users (``polos_django.ui``; needs Django admin's URLs for the login).
 """
 
 from __future__ import annotations
@@ -13,4 +14,5 @@ from .api.errors import not_found
 urlpatterns = [
     path("api/v1/", include("polos_django.api.urls")),
     re_path(r"^api/", not_found),
+    path("ui/", include("polos_django.ui.urls")),
 ]
