@@ -23,7 +23,7 @@ def anthropic_factory(
             f"The anthropic provider has no llm_api {llm_api!r}; it only speaks 'messages'.",
             provider="anthropic",
         )
-    from .anthropic import AnthropicProvider
+    from .providers.anthropic import AnthropicProvider
 
     return AnthropicProvider(base_url=base_url, api_key=api_key)
 
@@ -31,7 +31,7 @@ def anthropic_factory(
 def openai_factory(
     *, base_url: str | None = None, api_key: str | None = None, llm_api: str | None = None
 ) -> LLMProvider:
-    from .openai import OpenAIProvider
+    from .providers.openai import OpenAIProvider
 
     return OpenAIProvider(base_url=base_url, api_key=api_key, llm_api=llm_api or "responses")
 
@@ -45,7 +45,7 @@ def openai_compatible_factory(
             "(e.g. 'http://localhost:8000/v1').",
             provider="openai-compatible",
         )
-    from .openai import OpenAIProvider
+    from .providers.openai import OpenAIProvider
 
     return OpenAIProvider(
         base_url=base_url,
@@ -57,7 +57,7 @@ def openai_compatible_factory(
 
 def _local_server_factory(name: str, default_url: str) -> Callable[..., LLMProvider]:
     def factory(*, base_url: str | None = None, api_key: str | None = None, llm_api: str | None = None) -> LLMProvider:
-        from .openai import OpenAIProvider
+        from .providers.openai import OpenAIProvider
 
         return OpenAIProvider(
             base_url=base_url or default_url,

@@ -160,6 +160,8 @@ class LLMResponse(BaseModel):
         model: the model that answered (as the provider reports it).
         response_id: the provider's id for the response, when it gives one.
         cost_usd: the call's price in US dollars, when the model's price is known.
+        retries: the failed attempts retried before this response (rate limits, overloads,
+            connection errors), each ``{attempt, error, status_code, message, wait_seconds}``.
     """
 
     model_config = ConfigDict(protected_namespaces=())
@@ -170,6 +172,7 @@ class LLMResponse(BaseModel):
     model: str
     response_id: str | None = None
     cost_usd: float | None = None
+    retries: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from .fake_llm import FakeLLMServer, RecordedRequest
 from .local import LocalRuntime, LocalRuntimeClient
 from .scripted import Reply, ScriptedModel, ScriptExhaustedError
 
 __all__ = [
+    "FakeLLMServer",
     "LocalRuntime",
     "LocalRuntimeClient",
+    "RecordedRequest",
     "Reply",
     "ScriptExhaustedError",
     "ScriptedModel",

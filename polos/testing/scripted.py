@@ -62,6 +62,7 @@ class Reply:
             instead (e.g. ``(429, "slow down")``); :class:`ScriptedModel` raises the matching
             :mod:`polos.llm.errors` error.
         retry_after: the ``Retry-After`` seconds sent with an ``error`` reply.
+        delay: seconds to wait before answering (both the scripted model and the fake server).
     """
 
     text: str | None = None
@@ -71,6 +72,7 @@ class Reply:
     stop_reason: str | None = None
     error: tuple[int, str] | None = None
     retry_after: float | None = None
+    delay: float = 0.0
 
     def to_response(self, request: LLMRequest | None, *, model: str, call_index: int) -> LLMResponse:
         """The :class:`LLMResponse` this reply describes, as call number ``call_index``."""
@@ -173,6 +175,8 @@ class ScriptedModel(LLMProvider):
                     provider=self.name,
                 )
             reply = self._script[index]
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
         if reply.error is not None:
             raise _error_for(reply, self.name)
         return reply, index

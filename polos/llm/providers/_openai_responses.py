@@ -1,0 +1,185 @@
+"""Neutral types to and from the OpenAI Responses API wire format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import LLMError, LLMOverloadedError
+from ..types import (
+    ContentPart,
+    LLMRequest,
+    LLMResponse,
+    LLMStreamEvent,
+    LLMUsage,
+    ReasoningDelta,
+    ReasoningPart,
+    StreamDone,
+    TextDelta,
+    TextPart,
+    ToolCallStarted,
+    ToolResultPart,
+    ToolUsePart,
+)
+from ._openai_chat import parse_arguments
+
+
+def build_params(request: LLMRequest) -> dict[str, Any]:
+    """The keyword arguments of ``responses.create`` for ``request``."""
+    items: list[dict[str, Any]] = []
+    for message in request.messages:
+        for part in message.content:
+            if isinstance(part, TextPart):
+                if message.role == "user":
+                    content = [{"type": "input_text", "text": part.text}]
+                    items.append({"role": "user", "content": content})
+                else:
+                    items.append({"role": "assistant", "content": part.text})
+            elif isinstance(part, ToolUsePart):
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": part.id,
+                        "name": part.name,
+                        "arguments": json.dumps(part.input),
+                    }
+                )
+            elif isinstance(part, ToolResultPart):
+                items.append({"type": "function_call_output", "call_id": part.tool_use_id, "output": part.content})
+            # Reasoning parts are not sent back: replaying them needs OpenAI's encrypted reasoning
+            # items, and the model answers correctly without them.
+    params: dict[str, Any] = {"model": request.model, "input": items, "store": False}
+    if request.system:
+        params["instructions"] = request.system
+    if request.tools:
+        params["tools"] = [
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.input_schema,
+                "strict": False,
+            }
+            for t in request.tools
+        ]
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    if request.max_output_tokens is not None:
+        params["max_output_tokens"] = request.max_output_tokens
+    if request.output_schema is not None:
+        params["text"] = {
+            "format": {
+                "type": "json_schema",
+                "name": request.output_schema_name or "output",
+                "schema": request.output_schema,
+                "strict": False,
+            }
+        }
+    if request.thinking:
+        params["reasoning"] = {"effort": _effort(request.thinking), "summary": "auto"}
+    return params
+
+
+def _effort(thinking: dict[str, Any]) -> str:
+    if "effort" in thinking:
+        return str(thinking["effort"])
+    budget = int(thinking.get("budget_tokens") or 0)
+    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
+
+
+def parse_usage(usage: dict[str, Any] | None) -> LLMUsage:
+    """Neutral usage from a Responses ``usage`` object (cached tokens split out)."""
+    if not usage:
+        return LLMUsage()
+    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens") or 0
+    return LLMUsage(
+        input_tokens=max(0, (usage.get("input_tokens") or 0) - cached),
+        output_tokens=usage.get("output_tokens") or 0,
+        cache_read_tokens=cached,
+    )
+
+
+def parse_response(data: dict[str, Any], request: LLMRequest) -> LLMResponse:
+    """An :class:`LLMResponse` from a Responses API response body."""
+    content: list[ContentPart] = []
+    refused = False
+    for item in data.get("output") or []:
+        kind = item.get("type")
+        if kind == "message":
+            for piece in item.get("content") or []:
+                if piece.get("type") == "output_text":
+                    content.append(TextPart(text=piece.get("text") or ""))
+                elif piece.get("type") == "refusal":
+                    refused = True
+                    content.append(TextPart(text=piece.get("refusal") or ""))
+        elif kind == "function_call":
+            content.append(
+                ToolUsePart(
+                    id=item.get("call_id") or item.get("id") or "",
+                    name=item.get("name") or "",
+                    input=parse_arguments(item.get("arguments")),
+                )
+            )
+        elif kind == "reasoning":
+            summary = "".join(s.get("text") or "" for s in item.get("summary") or [])
+            if summary:
+                content.append(ReasoningPart(text=summary))
+    incomplete = (data.get("incomplete_details") or {}).get("reason")
+    if any(isinstance(p, ToolUsePart) for p in content):
+        stop = "tool_use"
+    elif incomplete == "max_output_tokens":
+        stop = "max_tokens"
+    elif refused or incomplete == "content_filter":
+        stop = "refusal"
+    else:
+        stop = "end_turn"
+    return LLMResponse(
+        content=content,
+        stop_reason=stop,
+        usage=parse_usage(data.get("usage")),
+        model=data.get("model") or request.model,
+        response_id=data.get("id"),
+    )
+
+
+class ResponsesStreamAssembler:
+    """Builds neutral events and the final response from Responses stream events."""
+
+    def __init__(self, request: LLMRequest) -> None:
+        self.request = request
+        self.items: list[dict[str, Any]] = []
+        self.final: dict[str, Any] | None = None
+
+    def feed(self, event: dict[str, Any]) -> list[LLMStreamEvent]:
+        kind = event.get("type")
+        if kind == "response.output_text.delta":
+            return [TextDelta(text=event.get("delta") or "")]
+        if kind == "response.reasoning_summary_text.delta":
+            return [ReasoningDelta(text=event.get("delta") or "")]
+        if kind == "response.output_item.done":
+            item = event.get("item") or {}
+            self.items.append(item)
+            if item.get("type") == "function_call":
+                part = ToolUsePart(
+                    id=item.get("call_id") or item.get("id") or "",
+                    name=item.get("name") or "",
+                    input=parse_arguments(item.get("arguments")),
+                )
+                return [ToolCallStarted(part=part)]
+        elif kind in ("response.completed", "response.incomplete"):
+            self.final = event.get("response")
+        elif kind == "response.failed":
+            error = ((event.get("response") or {}).get("error")) or {}
+            raise LLMOverloadedError(
+                f"openai response failed: {error.get('message') or 'unknown error'}",
+                provider="openai",
+            )
+        elif kind == "error":
+            raise LLMError(f"openai stream error: {event.get('message') or 'unknown error'}", provider="openai")
+        return []
+
+    def finish(self) -> list[LLMStreamEvent]:
+        data = dict(self.final or {})
+        if not data.get("output"):
+            data["output"] = self.items
+        return [StreamDone(response=parse_response(data, self.request))]
