@@ -82,7 +82,8 @@ class ExecutionRun:
         self.deadline: float | None = None
         if record.run_timeout_seconds:
             self.deadline = self.started + max(0.0, record.run_timeout_seconds - record.run_seconds)
-        self.context = WorkflowContext(self, self._initial_state())
+        context_class = getattr(workflow, "context_class", WorkflowContext)  # agents: AgentContext
+        self.context = context_class(self, self._initial_state())
         self._last_state = self._dump_state()
 
     # --- state -------------------------------------------------------------------------------
@@ -254,6 +255,20 @@ class Heartbeat:
                     logger.exception("could not renew the lease of execution %s", claim.execution.id)
 
 
+#: ``async def hook(store, record, outcome)`` called after a root execution finished (completed, failed
+#: or cancelled) in this process; releases what the whole execution tree held (sandboxes). A failing
+#: hook is logged and never changes the outcome.
+ROOT_FINISH_HOOKS: list[Any] = []
+
+
+async def _root_finished(store: ExecutionStore, record: Any, outcome: str) -> None:
+    for hook in list(ROOT_FINISH_HOOKS):
+        try:
+            await hook(store, record, outcome)
+        except Exception:
+            logger.exception("root-finish hook %r failed for execution %s", hook, record.id)
+
+
 async def run_execution(
     store: ExecutionStore,
     execution_id: str,
@@ -293,7 +308,10 @@ async def run_execution(
     if heartbeat is not None:
         heartbeat.add(claim)
     try:
-        return await run.execute()
+        outcome = await run.execute()
     finally:
         if heartbeat is not None:
             heartbeat.remove(claim)
+    if ROOT_FINISH_HOOKS and record.parent_execution_id is None and outcome in (COMPLETED, FAILED, CANCELLED):
+        await _root_finished(store, record, outcome)
+    return outcome
