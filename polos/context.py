@@ -62,3 +62,22 @@ class WorkflowContext:
 
     def __repr__(self) -> str:
         return f"<WorkflowContext {self.workflow_id} {self.execution_id}>"
+
+
+class AgentContext(WorkflowContext):
+    """The context of an agent's execution: a :class:`WorkflowContext` plus the agent's identity.
+
+    Attributes:
+        agent_id: the agent's id (same as ``workflow_id``).
+        conversation_id: the conversation the run reads and appends to (set when the run starts).
+        model / provider: the agent's model and provider name.
+    """
+
+    def __init__(self, run: ExecutionRun, state: WorkflowState | None) -> None:
+        super().__init__(run, state)
+        agent = run.workflow
+        self.agent_id: str = self.workflow_id
+        self.conversation_id: str | None = None
+        self.model: str | None = getattr(agent, "model", None)
+        provider = getattr(agent, "provider", None)
+        self.provider: str | None = provider if isinstance(provider, str) else getattr(provider, "name", None)

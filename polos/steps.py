@@ -528,6 +528,31 @@ class Step:
         self._wait(WaitSpec(WAIT_BATCH, key, children=children))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # --- agents ------------------------------------------------------------------------------
+
+    async def agent_invoke(self, key: str, config: Any) -> ExecutionHandle:
+        """Start an agent run (``agent.with_input(...)``) once, without waiting."""
+        agent, payload, options = _agent_run(key, config)
+        return await self.invoke(key, agent, payload, **options)
+
+    async def agent_invoke_and_wait(self, key: str, config: Any) -> Any:
+        """Run an agent (``agent.with_input(...)``) and return its ``AgentResult``; frees the worker meanwhile."""
+        agent, payload, options = _agent_run(key, config)
+        return agent.coerce_result(await self.invoke_and_wait(key, agent, payload, **options))
+
+    async def batch_agent_invoke(self, key: str, configs: Sequence[Any]) -> list[ExecutionHandle]:
+        """Start several agent runs at once; their handles in request order."""
+        return await self.batch_invoke(key, [_agent_batch_item(key, c) for c in configs])
+
+    async def batch_agent_invoke_and_wait(self, key: str, configs: Sequence[Any]) -> list[BatchStepResult]:
+        """Run several agents in parallel and wait for all; each ``.result`` is an ``AgentResult``."""
+        items = [_agent_batch_item(key, c) for c in configs]
+        results = await self.batch_invoke_and_wait(key, items)
+        for config, item in zip(configs, results, strict=False):
+            if item.success and item.result is not None:
+                item.result = config.agent.coerce_result(item.result)
+        return results
+
     # --- tracing -----------------------------------------------------------------------------
 
     @contextmanager
@@ -536,6 +561,22 @@ class Step:
         attrs = {"execution.id": self._ctx.execution_id, "workflow.id": self._ctx.workflow_id, **(attributes or {})}
         with span(name, attrs) as current:
             yield current
+
+
+def _agent_run(key: str, config: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    from .agents.agent import AgentRunConfig
+
+    if not isinstance(config, AgentRunConfig):
+        raise ConfigurationError(
+            f"step {key!r}: agent steps take agent.with_input(...), got {type(config).__name__}"
+        )
+    options: dict[str, Any] = {"initial_state": config.initial_state, "run_timeout_seconds": config.run_timeout_seconds}
+    return config.agent, config.payload(), options
+
+
+def _agent_batch_item(key: str, config: Any) -> BatchWorkflowInput:
+    agent, payload, options = _agent_run(key, config)
+    return BatchWorkflowInput(id=agent.id, payload=payload, **options)
 
 
 def _retry_key(key: str, attempt: int) -> str:
