@@ -2,6 +2,7 @@
 
 - ``/api/v1/...``: the HTTP API (docs at ``/api/v1/docs/``, OpenAPI at ``/api/v1/schema/``);
   unknown URLs under ``/api/`` answer a JSON 404.
+- ``/polos/approve/<token>/``: approval pages (``polos_django.approvals``; the path is ``POLOS["APPROVAL_PATH"]``).
 - ``/ui/...``: the web UI for staff users (``polos_django.ui``; needs Django admin's URLs for the login).
 """
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("api/v1/", include("polos_django.api.urls")),
     re_path(r"^api/", not_found),
     path("ui/", include("polos_django.ui.urls")),
+    path("", include("polos_django.approvals.urls")),
 ]

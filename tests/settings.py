@@ -105,6 +105,7 @@ POLOS = {
         "examples.state.workflows",
         "examples.errors.workflows",
         "examples.parallel.workflows",
+        "tests.approvals.workflows",
         "tests.flow.workflows",
     ],
 }

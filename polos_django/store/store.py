@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from django.core import signing
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from polos import ratelimit
@@ -833,13 +832,9 @@ class DjangoStore(ExecutionStore):
     # --- hooks ---------------------------------------------------------------------------------
 
     def approval_url(self, execution: ExecutionRecord, step_key: str, expires_at: dt.datetime | None) -> str | None:
-        payload = {"e": execution.id, "k": step_key}
-        if expires_at is not None:
-            payload["x"] = int(expires_at.timestamp())
-        token = signing.dumps(payload, salt="polos.approval", compress=True)
-        base = str(polos_settings.PUBLIC_URL).rstrip("/")
-        path = "/" + str(polos_settings.APPROVAL_PATH).strip("/") + "/"
-        return f"{base}{path}{token}/"
+        from ..approvals.links import approval_url  # signing lives with the approval pages
+
+        return approval_url(execution.id, step_key, expires_at)
 
     def is_transient(self, exc: BaseException) -> bool:
         return (
