@@ -192,36 +192,6 @@ class SlackSignatureError(PolosError):
     code = "slack_signature_invalid"
 
 
-class ApprovalLinkError(PolosError):
-    """An approval link is forged, damaged or was signed with another ``SECRET_KEY``."""
-
-    code = "approval_link_invalid"
-
-
-class ApprovalLinkExpiredError(ApprovalLinkError):
-    """An approval link's suspend timed out; the request it answered is closed."""
-
-    code = "approval_link_expired"
-
-
-class AlreadyAnsweredError(NotResumableError):
-    """The suspend was already answered (approval links and buttons work once)."""
-
-    code = "already_answered"
-
-
-class NotificationError(PolosError):
-    """A notification channel could not deliver a suspend notification (recorded, never raised into a workflow)."""
-
-    code = "notification_failed"
-
-
-class SlackSignatureError(PolosError):
-    """A request claiming to come from Slack has no valid signature, a stale timestamp, or is a replay."""
-
-    code = "slack_signature_invalid"
-
-
 # --- control-flow signals (never caught by ``except Exception``) -------------------------------
 
 
