@@ -5,7 +5,31 @@ Code written for the Polos Python SDK runs unchanged: the names below keep Polos
 
 from __future__ import annotations
 
-from .context import WorkflowContext
+from . import schedules
+from .agents import (
+    Agent,
+    AgentStreamHandle,
+    ExecutedToolConfig,
+    GuardrailContext,
+    GuardrailResult,
+    HasTextConfig,
+    HookAction,
+    HookContext,
+    HookResult,
+    MaxStepsConfig,
+    MaxTokensConfig,
+    StopConditionContext,
+    StreamResult,
+    executed_tool,
+    guardrail,
+    has_text,
+    hook,
+    max_steps,
+    max_tokens,
+    stop_condition,
+)
+from .agents.batch import batch_agent_invoke
+from .context import AgentContext, WorkflowContext
 from .exceptions import (
     ConfigurationError,
     ExecutionFailedError,
@@ -27,6 +51,7 @@ from .http_client import PolosClient
 from .polos import Polos
 from .queues import Queue, queue
 from .state import WorkflowState
+from .tools import AskUserField, AskUserFieldOption, AskUserInput, Tool, ToolApproval, create_ask_user_tool, tool
 from .types import (
     AgentConfig,
     AgentResult,
@@ -47,17 +72,32 @@ from .worker import Worker
 from .workflow import Workflow, get_all_workflows, get_workflow, workflow
 
 __all__ = [
+    "Agent",
     "AgentConfig",
+    "AgentContext",
     "AgentResult",
+    "AgentStreamHandle",
+    "AskUserField",
+    "AskUserFieldOption",
+    "AskUserInput",
     "BatchEventPayload",
     "BatchStepResult",
     "BatchWorkflowInput",
     "ConfigurationError",
     "EventData",
     "EventPayload",
+    "ExecutedToolConfig",
     "ExecutionFailedError",
     "ExecutionHandle",
     "ExecutionNotFoundError",
+    "GuardrailContext",
+    "GuardrailResult",
+    "HasTextConfig",
+    "HookAction",
+    "HookContext",
+    "HookResult",
+    "MaxStepsConfig",
+    "MaxTokensConfig",
     "NonDeterminismError",
     "NotResumableError",
     "PayloadValidationError",
@@ -70,6 +110,10 @@ __all__ = [
     "Step",
     "StepExecutionError",
     "StepTimeoutError",
+    "StopConditionContext",
+    "StreamResult",
+    "Tool",
+    "ToolApproval",
     "ToolCall",
     "ToolCallFunction",
     "ToolResult",
@@ -82,9 +126,20 @@ __all__ = [
     "WorkflowState",
     "WorkflowSuspended",
     "WorkflowTimeoutError",
+    "batch_agent_invoke",
+    "create_ask_user_tool",
     "events",
+    "executed_tool",
     "get_all_workflows",
     "get_workflow",
+    "guardrail",
+    "has_text",
+    "hook",
+    "max_steps",
+    "max_tokens",
     "queue",
+    "schedules",
+    "stop_condition",
+    "tool",
     "workflow",
 ]
