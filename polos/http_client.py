@@ -249,8 +249,12 @@ class PolosClient:
         user_id: str | None = None,
         initial_state: Any = None,
         run_timeout_seconds: int | None = None,
+        priority: int = 0,
     ) -> ExecutionHandle:
-        """Start an execution of a workflow; returns its handle at once."""
+        """Start an execution of a workflow; returns its handle at once.
+
+        ``priority`` orders executions within their (queue, concurrency key) lane: higher first.
+        """
         body = {
             "payload": _jsonable(payload),
             "queue_name": queue_name,
@@ -261,6 +265,8 @@ class PolosClient:
             "initial_state": _jsonable(initial_state),
             "run_timeout_seconds": run_timeout_seconds,
         }
+        if priority:
+            body["priority"] = priority
         data = await self._request("POST", f"/workflows/{quote(workflow_id, safe='')}/run", body=body)
         return ExecutionHandle.model_validate(data)
 
@@ -318,6 +324,32 @@ class PolosClient:
         except ExecutionNotFoundError:
             return False
         return bool(data["cancelled"])
+
+    # --- schedules (``polos.schedules``) -------------------------------------------------------
+
+    async def create_schedule(
+        self, workflow_id: str, cron: str, timezone: str = "UTC", key: str = "global", missed_policy: str = "run_once"
+    ) -> str:
+        """Create (or update, by key) a schedule; returns its id."""
+        body = {"workflow_id": workflow_id, "cron": cron, "timezone": timezone, "key": key}
+        body["missed_policy"] = missed_policy
+        data = await self._request("POST", "/schedules", body=body)
+        return str(data["id"])
+
+    async def list_schedules(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
+        """The project's schedules (of one workflow if given)."""
+        params = {"workflow_id": workflow_id} if workflow_id else None
+        data = await self._request("GET", "/schedules", params=params)
+        return list(data["schedules"])
+
+    async def pause_schedule(self, schedule_id: str) -> None:
+        await self._request("POST", f"/schedules/{quote(schedule_id, safe='')}/pause")
+
+    async def resume_schedule(self, schedule_id: str) -> None:
+        await self._request("POST", f"/schedules/{quote(schedule_id, safe='')}/resume")
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self._request("DELETE", f"/schedules/{quote(schedule_id, safe='')}")
 
     async def wait_for_result(self, execution_id: str, timeout: float | None = 600.0) -> Any:
         """Wait until the execution finishes and return its result.

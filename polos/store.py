@@ -204,10 +204,22 @@ class ReapReport:
     timers_fired: int = 0
     waits_expired: int = 0
     fanins_repaired: int = 0
+    triggered: int = 0
+    scheduled: int = 0
+    cancels_killed: int = 0
 
     @property
     def total(self) -> int:
-        return self.expired_leases + self.rerung + self.timers_fired + self.waits_expired + self.fanins_repaired
+        return (
+            self.expired_leases
+            + self.rerung
+            + self.timers_fired
+            + self.waits_expired
+            + self.fanins_repaired
+            + self.triggered
+            + self.scheduled
+            + self.cancels_killed
+        )
 
 
 class ExecutionStore(abc.ABC):

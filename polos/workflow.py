@@ -17,7 +17,7 @@ from .exceptions import (
     WorkflowDefinitionError,
     WorkflowNotFoundError,
 )
-from .queues import Queue, as_queue
+from .queues import Queue, as_queue, check_priority
 from .state import WorkflowState
 from .types import ExecutionHandle
 
@@ -101,6 +101,11 @@ class Workflow:
         else:
             if not isinstance(self.trigger_on_event, str) or not self.trigger_on_event.strip():
                 raise WorkflowDefinitionError(f"{where}: trigger_on_event must be a topic name")
+            if self.trigger_on_event.startswith("workflow/") or len(self.trigger_on_event) > 512:
+                raise WorkflowDefinitionError(
+                    f"{where}: trigger_on_event {self.trigger_on_event[:60]!r} is not a user topic "
+                    "(topics under 'workflow/' carry traces and never trigger; at most 512 characters)"
+                )
             if self.schedule is not None:
                 raise WorkflowDefinitionError(
                     f"{where}: a workflow is either event-triggered or scheduled, not both; "
@@ -158,10 +163,12 @@ class Workflow:
         user_id: str | None = None,
         initial_state: BaseModel | dict[str, Any] | None = None,
         run_timeout_seconds: int | None = None,
+        priority: int = 0,
     ) -> ExecutionHandle:
         """Start an execution and return its handle at once.
 
         Inside a running workflow use ``ctx.step.invoke`` instead, so the child is started once.
+        ``priority`` orders executions within their (queue, concurrency key) lane: higher first.
         """
         from .context import current_context
 
@@ -171,6 +178,8 @@ class Workflow:
                 "use ctx.step.invoke(key, ...) or ctx.step.invoke_and_wait(key, ...) so the call is durable"
             )
         queue_spec = as_queue(queue, f"workflow {self.id!r}") if queue is not None else self.queue
+        # Passed only when set: clients written for the Polos SDK do not take a priority.
+        extra: dict[str, Any] = {"priority": check_priority(priority)} if priority else {}
         return await client.invoke(
             self.id,
             self.prepare_payload(payload),
@@ -181,6 +190,7 @@ class Workflow:
             user_id=user_id,
             initial_state=initial_state,
             run_timeout_seconds=run_timeout_seconds,
+            **extra,
         )
 
     async def run(
@@ -194,6 +204,7 @@ class Workflow:
         initial_state: BaseModel | dict[str, Any] | None = None,
         run_timeout_seconds: int | None = None,
         timeout: float | None = 600.0,
+        priority: int = 0,
     ) -> Any:
         """Invoke and wait for the result.
 
@@ -209,6 +220,7 @@ class Workflow:
             user_id=user_id,
             initial_state=initial_state,
             run_timeout_seconds=run_timeout_seconds,
+            priority=priority,
         )
         return await client.wait_for_result(handle.id, timeout=timeout)
 

@@ -42,8 +42,12 @@ def invoke(
     run_timeout_seconds: float | None = None,
     *,
     project_id: str = "default",
+    priority: int = 0,
 ) -> ExecutionHandle:
-    """Start a registered workflow; the Celery message is sent when the current transaction commits."""
+    """Start a registered workflow; the Celery message is sent when the current transaction commits.
+
+    ``priority`` orders executions within their (queue, concurrency key) lane: higher first.
+    """
     request = new_execution(
         workflow_id,
         payload,
@@ -55,6 +59,7 @@ def invoke(
         user_id=user_id,
         initial_state=initial_state,
         run_timeout_seconds=run_timeout_seconds,
+        priority=priority,
     )
     [record] = get_store().create_executions([request])
     return handle_for(record)
@@ -171,6 +176,7 @@ class LocalClient:
         user_id: str | None = None,
         initial_state: Any = None,
         run_timeout_seconds: int | None = None,
+        priority: int = 0,
     ) -> ExecutionHandle:
         return await sync_to_async(invoke)(
             workflow_id,
@@ -183,6 +189,7 @@ class LocalClient:
             initial_state,
             run_timeout_seconds,
             project_id=self.project_id,
+            priority=priority,
         )
 
     async def batch_invoke(
@@ -205,6 +212,47 @@ class LocalClient:
             return await sync_to_async(cancel)(execution_id, project_id=self.project_id)
         except ExecutionNotFoundError:
             return False
+
+    async def publish_events(self, topic: str, events: list[EventData | dict[str, Any]]) -> list[int]:
+        """Publish events on a topic in one transaction (``polos.events.publish`` / ``batch_publish``)."""
+        items = [e if isinstance(e, EventData) else EventData.model_validate(e) for e in events]
+        records = await sync_to_async(get_store().publish_events)(
+            topic, [NewEvent(e.event_type, e.data) for e in items], self.project_id
+        )
+        return [r.sequence_id for r in records]
+
+    # --- schedules (``polos.schedules``) -------------------------------------------------------
+
+    async def create_schedule(
+        self, workflow_id: str, cron: str, timezone: str = "UTC", key: str = "global", missed_policy: str = "run_once"
+    ) -> str:
+        from . import schedules
+
+        schedule = await sync_to_async(schedules.create)(
+            workflow_id, cron, timezone, key, project_id=self.project_id, missed_policy=missed_policy
+        )
+        return str(schedule.id)
+
+    async def list_schedules(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
+        from . import schedules
+
+        items = await sync_to_async(schedules.list_schedules)(self.project_id, workflow_id)
+        return [schedules.as_dict(item) for item in items]
+
+    async def pause_schedule(self, schedule_id: str) -> None:
+        from . import schedules
+
+        await sync_to_async(schedules.set_paused)(schedule_id, True, project_id=self.project_id)
+
+    async def resume_schedule(self, schedule_id: str) -> None:
+        from . import schedules
+
+        await sync_to_async(schedules.set_paused)(schedule_id, False, project_id=self.project_id)
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        from . import schedules
+
+        await sync_to_async(schedules.delete)(schedule_id, project_id=self.project_id)
 
     async def wait_for_result(self, execution_id: str, timeout: float | None = 600.0) -> Any:
         """Wait (pushed over Redis, no polling interval) until the execution finishes; return its result.

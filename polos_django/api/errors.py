@@ -19,6 +19,7 @@ from polos.exceptions import (
     InvalidStateError,
     PayloadValidationError,
     PolosError,
+    ScheduleNotFoundError,
     SerializationError,
     WorkflowNotFoundError,
     WorkflowTimeoutError,
@@ -28,6 +29,7 @@ from polos.exceptions import (
 POLOS_ERROR_STATUS: tuple[tuple[type[PolosError], int], ...] = (
     (WorkflowNotFoundError, 404),
     (ExecutionNotFoundError, 404),
+    (ScheduleNotFoundError, 404),
     (PayloadValidationError, 400),
     (SerializationError, 400),
     (InvalidStateError, 409),  # NotResumableError included

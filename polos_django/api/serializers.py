@@ -46,6 +46,21 @@ class InvokeRequest(serializers.Serializer):
     run_timeout_seconds = serializers.FloatField(
         min_value=0.001, max_value=10**9, required=False, allow_null=True, default=None
     )
+    priority = serializers.IntegerField(
+        min_value=-1_000_000,
+        max_value=1_000_000,
+        required=False,
+        default=0,
+        help_text="Order within the (queue, concurrency key) lane: higher first, FIFO within a priority.",
+    )
+    wait_seconds = serializers.FloatField(
+        min_value=0,
+        max_value=300,
+        required=False,
+        default=0.0,
+        help_text="Also wait up to this many seconds for the execution to finish and answer with its result "
+        "(`result`); 0 answers at once. The execution is not affected when the wait ends first.",
+    )
 
 
 class BatchItem(serializers.Serializer):
@@ -251,3 +266,12 @@ class ErrorResponse(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable error code.")
     message = serializers.CharField()
     field = serializers.CharField(required=False, help_text="The request field at fault.")
+
+
+class RunResponse(ExecutionHandleResponse):
+    result = ResultResponse(
+        allow_null=True,
+        required=False,
+        help_text="With `wait_seconds`: the outcome (as from the result endpoint) if the execution finished "
+        "within the wait, else null.",
+    )

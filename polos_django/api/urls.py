@@ -9,6 +9,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from . import async_views, views
+from .schedules import urlpatterns as schedule_urlpatterns
 from .schema import SchemaView
 
 ID = r"(?P<execution_id>[^/]+)"
@@ -17,7 +18,7 @@ WORKFLOW = r"(?P<workflow_id>[^/]+)"
 urlpatterns = [
     re_path(r"^workflows/?$", views.WorkflowListView.as_view(), name="polos-workflows"),
     re_path(r"^workflows/batch_run/?$", views.WorkflowBatchRunView.as_view(), name="polos-batch-run"),
-    re_path(rf"^workflows/{WORKFLOW}/run/?$", views.WorkflowRunView.as_view(), name="polos-run"),
+    re_path(rf"^workflows/{WORKFLOW}/run/?$", async_views.WorkflowRunView.as_view(), name="polos-run"),
     re_path(
         rf"^workflows/{WORKFLOW}/runs/{ID}/events/stream/?$",
         async_views.WorkflowRunStreamView.as_view(),
@@ -34,4 +35,5 @@ urlpatterns = [
     re_path(r"^events/stream/?$", async_views.EventStreamView.as_view(), name="polos-stream"),
     re_path(r"^schema/?$", SchemaView.as_view(), name="polos-schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="polos-schema"), name="polos-docs"),
+    *schedule_urlpatterns,
 ]

@@ -71,7 +71,7 @@ def execution_request(workflow_id: str, project_id: str, payload: Any = None, **
     """
     if get_workflow(workflow_id) is not None:
         return new_execution(workflow_id, payload, project_id=project_id, **options)
-    entry = registry.announced(workflow_id).get(workflow_id)
+    entry = registry.lookup(workflow_id)
     if entry is None:
         raise WorkflowNotFoundError(
             f"workflow {workflow_id!r} is not registered: start a worker that serves it (polos.Worker) "
@@ -80,23 +80,11 @@ def execution_request(workflow_id: str, project_id: str, payload: Any = None, **
     # The worker validates the payload when it runs; route to the queue the worker consumes.
     if options.get("queue_name") is None and entry.get("queue"):
         options["queue_name"] = entry["queue"]
+        if options.get("queue_concurrency_limit") is None and entry.get("queue_concurrency_limit"):
+            options["queue_concurrency_limit"] = entry["queue_concurrency_limit"]
     request = new_execution(workflow_id, payload, project_id=project_id, require_registered=False, **options)
     request.workflow_type = str(entry.get("type") or "workflow")
     return request
-
-
-class WorkflowRunView(ApiView):
-    @document(
-        operation_id="run_workflow",
-        request=s.InvokeRequest,
-        responses={201: s.ExecutionHandleResponse, **ERRORS, **NOT_FOUND},
-        summary="Start an execution of a workflow",
-    )
-    def post(self, request: Request, workflow_id: str) -> Response:
-        data = self.validated(s.InvokeRequest, request.data)
-        payload = data.pop("payload")
-        [record] = get_store().create_executions([execution_request(workflow_id, self.project_id, payload, **data)])
-        return Response(handle_for(record).model_dump(), status=201)
 
 
 class WorkflowBatchRunView(ApiView):

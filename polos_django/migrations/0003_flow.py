@@ -56,6 +56,8 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("last_occurrence", models.DateTimeField()),
+                ("next_occurrence", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("queue_name", models.CharField(blank=True, max_length=200, null=True)),
                 ("periodic_task_name", models.CharField(blank=True, max_length=200, null=True)),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],

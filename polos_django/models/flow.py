@@ -73,6 +73,10 @@ class Schedule(models.Model):
     missed_policy = models.CharField(max_length=16, choices=MissedPolicy.choices, default=MissedPolicy.RUN_ONCE)
     # The last occurrence handled (fired, or skipped by the missed policy); later ones are due.
     last_occurrence = models.DateTimeField()
+    # The next occurrence due (None when paused or when the cron never matches again); the reaper
+    # fires schedules whose beat is late or missing.
+    next_occurrence = models.DateTimeField(null=True, blank=True, db_index=True)
+    queue_name = models.CharField(max_length=200, null=True, blank=True)
     # The name of its django-celery-beat PeriodicTask (by name, so that this app's migrations do
     # not depend on django_celery_beat's).
     periodic_task_name = models.CharField(max_length=200, null=True, blank=True)

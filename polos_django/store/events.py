@@ -12,7 +12,7 @@ from polos.steps import TRACE_EVENT_TYPES
 from polos.store import WAIT_EVENT, EventRecord, NewEvent, StepRecord, utcnow
 
 from .. import live
-from . import sql
+from . import sql, triggers
 from .wakeups import satisfy
 
 
@@ -43,6 +43,11 @@ def insert_events(
         sequence_id = cursor.fetchone()[0]
         written.append(EventRecord(sequence_id, topic, event.event_type, plain, now, execution_id))
     wake_event_waits(cursor, [e for e in written if e.event_type not in TRACE_EVENT_TYPES])
+    first: dict[str, int] = {}
+    for record in written:
+        first.setdefault(record.topic, record.sequence_id)
+    for topic, sequence_id in first.items():
+        triggers.on_publish(cursor, topic, project_id, sequence_id)
     transaction.on_commit(lambda: live.publish(written))
     return written
 

@@ -56,7 +56,7 @@ from polos.store import (
 
 from .. import doorbell, live
 from ..conf import polos_settings
-from . import lanes, sql
+from . import cancels, lanes, sql, triggers
 from .events import TRACE_EVENT_TYPES, insert_events, wake_event_waits
 from .lanes import configured_limit
 from .wakeups import FINISHED_SQL, finish_event, finish_row, insert_step, requeue, satisfy, wake_parent
@@ -686,8 +686,9 @@ class DjangoStore(ExecutionStore):
                     finish_row(cursor, record, CANCELLED, result=None, error=CANCELLED_ERROR)
                 else:
                     cursor.execute(
-                        f"UPDATE {sql.EXECUTION} SET cancel_requested = %s WHERE id = %s AND status = %s",
-                        [True, record.id, RUNNING],
+                        f"UPDATE {sql.EXECUTION} SET cancel_requested = %s, "
+                        "cancel_requested_at = COALESCE(cancel_requested_at, %s) WHERE id = %s AND status = %s",
+                        [True, sql.now_param(), record.id, RUNNING],
                     )
         return True
 
@@ -731,6 +732,11 @@ class DjangoStore(ExecutionStore):
                     report.waits_expired += satisfy(cursor, wait_id, execution_id, step)
             if repair:
                 report.fanins_repaired += self._repair_fanins(cursor)
+        report.triggered += triggers.sweep(now)
+        from .. import schedules
+
+        report.scheduled += schedules.fire_late(now)
+        report.cancels_killed += cancels.kill_overdue(now)
         return report
 
     def _reap_lost_doorbells(self, cursor: Any, now: dt.datetime) -> int:
