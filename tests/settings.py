@@ -107,6 +107,7 @@ POLOS = {
         "examples.parallel.workflows",
         "tests.approvals.workflows",
         "tests.flow.workflows",
+        "tests.ui.workflows",
     ],
 }
 

@@ -109,6 +109,9 @@
       list.appendChild(render(entry));
     }
     addTotals(entry);
+    if (entry.execution_id === list.dataset.execution && /^(step_|workflow_|resume_|suspend_)/.test(entry.type)) {
+      refreshDetails();
+    }
     list.dataset.lastSeq = String(lastSeq);
     var execution = list.dataset.execution;
     if ((entry.type === "workflow_finish" || entry.type === "workflow_cancel") && entry.execution_id === execution) {
@@ -118,6 +121,29 @@
       var current = document.getElementById("exec-status");
       if (current) { current.textContent = ""; current.appendChild(statusBadge("running")); }
     }
+  }
+
+  // The summary, steps and children are server-rendered: fetch the page again (not a reload) and
+  // swap those parts in when this execution's steps or status change.
+  var refreshTimer = null;
+  var REFRESHED = ["exec-summary", "exec-outcome", "exec-details"];
+  function refreshDetails() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          REFRESHED.forEach(function (id) {
+            var now = document.getElementById(id);
+            var next = fresh.getElementById(id);
+            if (now && next) now.replaceWith(document.adoptNode(next));
+          });
+        })
+        .catch(function () { /* the timeline stays live; the details refresh on the next change */ });
+    }, 250);
   }
 
   function connect() {
