@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import LLMConfigurationError
 from .provider import LLMProvider
+
+PLACEHOLDER_KEY = "not-needed"
 
 # Local OpenAI-compatible servers: their usual base URL; they accept any API key.
 COMPATIBLE_SERVERS = {
@@ -16,7 +20,11 @@ COMPATIBLE_SERVERS = {
 
 
 def anthropic_factory(
-    *, base_url: str | None = None, api_key: str | None = None, llm_api: str | None = None
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    llm_api: str | None = None,
+    **options: Any,
 ) -> LLMProvider:
     if llm_api not in (None, "messages"):
         raise LLMConfigurationError(
@@ -25,19 +33,37 @@ def anthropic_factory(
         )
     from .providers.anthropic import AnthropicProvider
 
-    return AnthropicProvider(base_url=base_url, api_key=api_key)
+    return AnthropicProvider(base_url=base_url, api_key=api_key, **options)
 
 
 def openai_factory(
-    *, base_url: str | None = None, api_key: str | None = None, llm_api: str | None = None
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    llm_api: str | None = None,
+    **options: Any,
 ) -> LLMProvider:
     from .providers.openai import OpenAIProvider
 
-    return OpenAIProvider(base_url=base_url, api_key=api_key, llm_api=llm_api or "responses")
+    if base_url and not is_openai_url(base_url):
+        # Another server speaking the OpenAI API: most only have Chat Completions and ignore keys.
+        options.setdefault("placeholder_key", PLACEHOLDER_KEY)
+        return OpenAIProvider(base_url=base_url, api_key=api_key, llm_api=llm_api or "chat", **options)
+    return OpenAIProvider(base_url=base_url, api_key=api_key, llm_api=llm_api or "responses", **options)
+
+
+def is_openai_url(base_url: str) -> bool:
+    """Whether ``base_url`` is OpenAI's own API (rather than a compatible server)."""
+    host = urlsplit(base_url).hostname or ""
+    return host == "openai.com" or host.endswith(".openai.com")
 
 
 def openai_compatible_factory(
-    *, base_url: str | None = None, api_key: str | None = None, llm_api: str | None = None
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    llm_api: str | None = None,
+    **options: Any,
 ) -> LLMProvider:
     if not base_url:
         raise LLMConfigurationError(
@@ -49,21 +75,31 @@ def openai_compatible_factory(
 
     return OpenAIProvider(
         base_url=base_url,
-        api_key=api_key or "not-needed",
+        api_key=api_key,
+        placeholder_key=PLACEHOLDER_KEY,
         llm_api=llm_api or "chat",
         name="openai-compatible",
+        **options,
     )
 
 
 def _local_server_factory(name: str, default_url: str) -> Callable[..., LLMProvider]:
-    def factory(*, base_url: str | None = None, api_key: str | None = None, llm_api: str | None = None) -> LLMProvider:
+    def factory(
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        llm_api: str | None = None,
+        **options: Any,
+    ) -> LLMProvider:
         from .providers.openai import OpenAIProvider
 
         return OpenAIProvider(
             base_url=base_url or default_url,
-            api_key=api_key or "not-needed",
+            api_key=api_key,
+            placeholder_key=PLACEHOLDER_KEY,
             llm_api=llm_api or "chat",
             name=name,
+            **options,
         )
 
     return factory

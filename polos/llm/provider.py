@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from .errors import LLMConfigurationError
 from .types import LLMRequest, LLMResponse, LLMStreamEvent
@@ -82,6 +83,7 @@ def get_provider(
     base_url: str | None = None,
     api_key: str | None = None,
     llm_api: str | None = None,
+    **options: Any,
 ) -> LLMProvider:
     """Create the provider registered as ``name``.
 
@@ -94,6 +96,8 @@ def get_provider(
         base_url: the API's base URL, overriding the provider's default (and its env var).
         api_key: the API key, overriding the provider's env var.
         llm_api: the API flavour, e.g. ``"responses"`` (default) or ``"chat"`` for OpenAI.
+        **options: passed on to the factory; the built-in providers accept ``retry_policy``
+            (a :class:`~polos.llm.retry.RetryPolicy`) and ``timeout`` (seconds per HTTP call).
 
     Raises:
         LLMConfigurationError: no provider is registered as ``name``, or an option is invalid.
@@ -107,7 +111,7 @@ def get_provider(
             "Register others with polos.llm.register_provider(name, factory).",
             provider=name,
         )
-    return factory(base_url=base_url, api_key=api_key, llm_api=llm_api)
+    return factory(base_url=base_url, api_key=api_key, llm_api=llm_api, **options)
 
 
 _builtins_loaded = False

@@ -111,6 +111,8 @@ class RecordedRequest:
             if isinstance(items, str):
                 return items
             for item in reversed(items or []):
+                if item.get("type") == "function_call_output":
+                    return ""
                 if item.get("role") == "user":
                     return _text_of(item.get("content"))
             return ""

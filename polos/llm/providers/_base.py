@@ -40,6 +40,8 @@ class SDKProvider(LLMProvider):
     Args:
         base_url: the API base URL; the SDK's env var or default when ``None``.
         api_key: the API key; read from ``api_key_env`` at the first call when ``None``.
+        placeholder_key: the key to send when none is configured (local servers that ignore
+            keys); ``None`` makes a missing key an error.
         retry_policy: how rate limits, overloads and connection errors are retried.
         timeout: seconds before one HTTP call times out.
     """
@@ -52,11 +54,13 @@ class SDKProvider(LLMProvider):
         *,
         base_url: str | None = None,
         api_key: str | None = None,
+        placeholder_key: str | None = None,
         retry_policy: RetryPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.base_url = base_url
         self._api_key = api_key
+        self._placeholder_key = placeholder_key
         self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
         self.timeout = timeout
 
@@ -71,7 +75,7 @@ class SDKProvider(LLMProvider):
 
     def resolved_api_key(self) -> str:
         """The API key, or a :class:`LLMConfigurationError` naming the env var to set."""
-        key = self._api_key or os.environ.get(self.api_key_env)
+        key = self._api_key or os.environ.get(self.api_key_env) or self._placeholder_key
         if not key:
             raise LLMConfigurationError(
                 f"No API key for the {self.name} provider: set the {self.api_key_env} environment "
