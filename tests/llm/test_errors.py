@@ -154,3 +154,37 @@ async def test_overloaded_error_class_for_5xx(server: FakeLLMServer) -> None:
     server.script([Reply(error=(503, "unavailable"))] * 3)
     with pytest.raises(LLMOverloadedError):
         await provider_for(server, "openai", "chat").generate(simple_request("openai"))
+
+
+async def test_every_attempt_takes_from_the_global_rate_limits(
+    server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from polos import ratelimit
+
+    taken: list[tuple[str, float]] = []
+
+    async def acquire(name: str, amount: float = 1, *, timeout: float | None = None) -> None:
+        taken.append((name, amount))
+
+    monkeypatch.setattr(ratelimit, "acquire", acquire)
+    server.script([Reply(error=(429, "slow"), retry_after=0), "ok"])
+    await provider_for(server, "anthropic", None).generate(simple_request("anthropic", max_output_tokens=100))
+    assert [name for name, _ in taken] == ["llm:anthropic:requests", "llm:anthropic:tokens"] * 2
+    assert taken[0][1] == 1
+    assert taken[1][1] > 100  # the prompt estimate plus max_output_tokens
+
+
+async def test_a_configured_request_limit_paces_calls(server: FakeLLMServer) -> None:
+    from polos import ratelimit
+
+    previous = ratelimit.get_limiter()
+    ratelimit.configure({"llm:openai:requests": {"rate": 20, "per": 1, "burst": 1}})
+    try:
+        server.script(["a", "b", "c"])
+        provider = provider_for(server, "openai", "chat")
+        started = time.monotonic()
+        for _ in range(3):
+            await provider.generate(simple_request("openai"))
+        assert time.monotonic() - started >= 0.08  # two waits of ~1/20 s for the refill
+    finally:
+        ratelimit.bind(previous)

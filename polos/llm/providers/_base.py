@@ -124,10 +124,10 @@ class SDKProvider(LLMProvider):
     async def generate(self, request: LLMRequest) -> LLMResponse:
         retries: list[dict[str, Any]] = []
         with span("llm.generate", self._span_attributes(request)) as current:
-            await self._acquire_rate_limits(request)
             client = self.client()
 
             async def once() -> LLMResponse:
+                await self._acquire_rate_limits(request)  # every attempt is a request
                 try:
                     return await self._generate_once(client, request)
                 except Exception as error:
@@ -144,10 +144,10 @@ class SDKProvider(LLMProvider):
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMStreamEvent]:
         retries: list[dict[str, Any]] = []
         with span("llm.stream", self._span_attributes(request)) as current:
-            await self._acquire_rate_limits(request)
             client = self.client()
 
             async def open_stream() -> Any:
+                await self._acquire_rate_limits(request)
                 try:
                     return await self._open_stream(client, request)
                 except Exception as error:
@@ -226,20 +226,13 @@ def _record_retry(current: Any, retries: list[dict[str, Any]], record: dict[str,
         current.add_event("llm.retry", {k: v for k, v in record.items() if v is not None})
 
 
-_acquire_function: Any = False  # False: not looked up yet; None: no rate-limit module
-
-
 def _ratelimit_acquire() -> Any:
-    # polos.ratelimit comes from the flow-control work; without it there are no global limits.
-    global _acquire_function
-    if _acquire_function is False:
-        try:
-            from polos import ratelimit
-        except ImportError:
-            _acquire_function = None
-        else:
-            _acquire_function = getattr(ratelimit, "acquire", None)
-    return _acquire_function
+    # polos.ratelimit comes with flow control; looked up on each call so tests can patch it.
+    try:
+        from polos import ratelimit
+    except ImportError:  # pragma: no cover - an SDK build without flow control
+        return None
+    return getattr(ratelimit, "acquire", None)
 
 
 def estimate_request_tokens(request: LLMRequest) -> int:
@@ -255,7 +248,7 @@ def estimate_request_tokens(request: LLMRequest) -> int:
                 chars += len(str(getattr(part, "input", getattr(part, "text", ""))))
     for tool in request.tools:
         chars += len(tool.description) + len(str(tool.input_schema))
-    return chars // 4 + (request.max_output_tokens or 0)
+    return max(1, chars // 4 + (request.max_output_tokens or 0))
 
 
 # --- SDK error mapping (both SDKs share the same error shapes) -------------------------------
