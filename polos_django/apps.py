@@ -12,7 +12,8 @@ class PolosConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals, worker_signals  # noqa: F401  (signal receivers)
+        from . import conversations, signals, worker_signals  # noqa: F401  (signal receivers)
         from .discovery import autodiscover
 
+        conversations.bind()  # agents keep their conversations in the database
         autodiscover()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .agents import run_agent_to_completion
 from .fake_llm import FakeLLMServer, RecordedRequest
 from .local import LocalRuntime, LocalRuntimeClient
 from .scripted import Reply, ScriptedModel, ScriptExhaustedError
@@ -14,4 +15,5 @@ __all__ = [
     "Reply",
     "ScriptExhaustedError",
     "ScriptedModel",
+    "run_agent_to_completion",
 ]
