@@ -64,9 +64,10 @@ async def run_agent_to_completion(
             cursor = events[-1].sequence_id
         resumed = 0
         for event in events:
-            if not (event.event_type or "").startswith("suspend_"):
+            event_type = event.event_type or ""
+            if not event_type.startswith("suspend_"):
                 continue
-            key = event.event_type[len("suspend_") :]
+            key = event_type[len("suspend_") :]
             data = event.data if isinstance(event.data, dict) else {}
             source = data.get("_source")
             if source in ("tool_approval", "exec_security", "path_approval") and approve is not None:
@@ -85,7 +86,8 @@ async def run_agent_to_completion(
                 f"agent run {handle.id} is {record.status if record else 'missing'} and waits for something other "
                 "than a suspend (a timer or an event): drive the runtime yourself"
             )
-    return agent.coerce_result(await runtime.client.wait_for_result(handle.id, timeout=timeout))
+    result: AgentResult = agent.coerce_result(await runtime.client.wait_for_result(handle.id, timeout=timeout))
+    return result
 
 
 __all__ = ["run_agent_to_completion"]
