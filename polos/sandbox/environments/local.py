@@ -232,9 +232,11 @@ class LocalEnvironment(ExecutionEnvironment):
         """Read raw bytes (at most 10 MiB); ``allow_outside`` after a path approval."""
         resolved = self._checked(path, allow_outside)
         fd = self._open(resolved, os.O_RDONLY | os.O_NONBLOCK)
+        if not _is_regular(fd):
+            os.close(fd)
+            kind = "a directory" if os.path.isdir(resolved.path) else "not a regular file"
+            raise SandboxFileError(f"{path} is {kind}; read needs a text file")
         with os.fdopen(fd, "rb") as f:
-            if not _is_regular(f.fileno()):
-                raise SandboxFileError(f"{path} is not a regular file")
             data = f.read(MAX_READ_BYTES + 1)
         if len(data) > MAX_READ_BYTES:
             raise SandboxFileError(
