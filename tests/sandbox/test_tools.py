@@ -47,7 +47,7 @@ async def test_local_exec_asks_first_and_runs_once_approved(made: list[SandboxTo
     assert sorted(tools) == ["edit", "exec", "glob", "grep", "read", "write"]
     runtime = LocalRuntime()
     run = await run_tool(runtime, tools["exec"], {"command": "echo hi > out.txt; cat out.txt"}, APPROVE)
-    [(key, data)] = run.suspends
+    [(_, data)] = run.suspends
     assert data["_source"] == "exec_security" and data["_tool"] == "exec"
     form = form_of(data)
     assert form["context"]["command"] == "echo hi > out.txt; cat out.txt"
