@@ -7,6 +7,7 @@ the same environment and so the same database and broker.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import uuid
@@ -97,7 +98,15 @@ POLOS = {
     "REAPER_INTERVAL_SECONDS": 0.5,
     "REDELIVER_AFTER_SECONDS": 3.0,
     "INLINE_WAIT_MAX_SECONDS": 1.0,
+    # Notification channels of worker processes a test starts (tests/approvals: stub Slack/SMS servers).
+    "NOTIFIERS": json.loads(os.environ.get("POLOS_TEST_NOTIFIERS", "[]")),
     "EXECUTION_RETRY_BASE_DELAY": 0.2,
+    "CANCEL_GRACE_SECONDS": 2.0,
+    # Buckets of this test session alone (tests/flow/test_ratelimit.py).
+    "RATE_LIMITS": {
+        f"{CELERY_TASK_DEFAULT_QUEUE}-bucket": {"rate": 10, "per": 1, "burst": 2},
+        f"queue:{CELERY_TASK_DEFAULT_QUEUE}-rated": {"rate": 5, "per": 1, "burst": 1},
+    },
     # The examples' workflows, so tests/examples can run them on the test worker.
     "WORKFLOW_MODULES": [
         "examples.basics.workflows",
@@ -108,6 +117,7 @@ POLOS = {
         "tests.approvals.workflows",
         "tests.flow.workflows",
         "tests.ui.workflows",
+        "tests.agents.agents",
     ],
 }
 

@@ -67,28 +67,44 @@ def _execution_of(event: StreamEvent) -> str | None:
     return data.get("execution_id") or metadata.get("execution_id")
 
 
-async def _local_events(client: Any, topic: str, root_execution_id: str) -> AsyncIterator[StreamEvent]:
-    """Events of an in-memory runtime (``polos.testing.LocalRuntime``): read its store as the run goes."""
+def _store_of(client: Any) -> tuple[Any, bool]:
+    """The execution store behind an in-process client, and whether its calls block (a database)."""
     runtime = getattr(client, "_runtime", None)
     store = getattr(runtime, "store", None)
-    if store is None:
-        raise TypeError(
-            f"{type(client).__name__} cannot stream events: use a PolosClient, Polos or a LocalRuntime client"
-        )
+    if store is not None:
+        return store, False
+    if type(client).__module__.startswith("polos_django."):
+        from polos_django.store import get_store
+
+        return get_store(), True
+    raise TypeError(f"{type(client).__name__} cannot stream events: use a PolosClient, Polos or a LocalRuntime client")
+
+
+async def _local_events(client: Any, topic: str, root_execution_id: str) -> AsyncIterator[StreamEvent]:
+    """Events read from an in-process store (``LocalRuntime``, or Django's ``LocalClient``) as the run goes."""
     from ..store import FINISHED_STATUSES
 
+    store, blocking = _store_of(client)
+
+    async def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(fn, *args, **kwargs) if blocking else fn(*args, **kwargs)
+
     cursor = 0
+    idle = 0.005
     while True:
-        batch = store.list_events(topic, after=cursor)
+        batch = await call(store.list_events, topic, after=cursor)
         for record in batch:
             cursor = record.sequence_id
             yield StreamEvent.model_validate(record.as_payload())
-        if not batch:
-            execution = store.get_execution(root_execution_id)
-            finished = execution is None or execution.status in FINISHED_STATUSES
-            if finished and not store.list_events(topic, after=cursor):
-                return
-            await asyncio.sleep(0.005)
+        if batch:
+            idle = 0.005
+            continue
+        execution = await call(store.get_execution, root_execution_id)
+        finished = execution is None or execution.status in FINISHED_STATUSES
+        if finished and not await call(store.list_events, topic, after=cursor):
+            return
+        await asyncio.sleep(idle)
+        idle = min(idle * 2, 0.1 if blocking else 0.005)
 
 
 class StreamResult:
