@@ -46,10 +46,10 @@ def kill_overdue(now: dt.datetime) -> int:
             except Exception:
                 logger.exception("could not revoke the task of cancelled execution %s", execution_id)
                 continue
-            # Once per cancel: forget the task id (the dead owner is then recovered by the reaper).
+            # Once per grace period: a revoke whose broadcast was lost is sent again after another one.
             cursor.execute(
-                f"UPDATE {sql.EXECUTION} SET celery_task_id = NULL WHERE id = %s AND celery_task_id = %s",
-                [execution_id, task_id],
+                f"UPDATE {sql.EXECUTION} SET cancel_requested_at = %s WHERE id = %s AND celery_task_id = %s",
+                [sql.db_time(now), execution_id, task_id],
             )
             logger.warning("execution %s ignored its cancel for too long: task %s killed", execution_id, task_id)
             killed += 1

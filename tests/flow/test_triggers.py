@@ -79,7 +79,7 @@ def test_concurrent_publishers_and_sweeps_consume_each_event_once() -> None:
                 client.publish(BATCH_TOPIC, {"data": offset + n})
                 if n % 5 == 0:
                     triggers.sweep()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             thread_connection.close()

@@ -7,12 +7,14 @@ import os
 import time
 from typing import Any
 
-from polos import BatchEventPayload, SchedulePayload, WorkflowContext, queue, workflow
+from polos import BatchEventPayload, SchedulePayload, WorkflowContext, queue, ratelimit, workflow
 
 # Celery queue names of this test session alone (several sessions may share one Redis server).
 SESSION = os.environ.get("POLOS_TEST_QUEUE", "polos-test")
 LANE_QUEUE = f"{SESSION}-lane"
 TOPIC = f"{SESSION}-orders"
+BUCKET = f"{SESSION}-bucket"
+RATED_QUEUE = f"{SESSION}-rated"
 BATCH_TOPIC = f"{SESSION}-clicks"
 
 lane = queue(LANE_QUEUE, concurrency_limit=3)
@@ -45,3 +47,18 @@ async def on_clicks(ctx: WorkflowContext, payload: BatchEventPayload) -> list[An
 @workflow(id="flow_scheduled", schedule=True)
 async def scheduled(ctx: WorkflowContext, payload: SchedulePayload) -> str:
     return payload.timestamp.isoformat()
+
+
+async def _take_token() -> float:
+    await ratelimit.acquire(BUCKET)
+    return time.time()
+
+
+@workflow(id="flow_rated_call")
+async def rated_call(ctx: WorkflowContext) -> float:
+    return float(await ctx.step.run("take", _take_token))
+
+
+@workflow(id="flow_rated_queue", queue=RATED_QUEUE)
+async def rated_queue(ctx: WorkflowContext) -> float:
+    return time.time()
