@@ -255,6 +255,34 @@ class PolosClient:
 
         ``priority`` orders executions within their (queue, concurrency key) lane: higher first.
         """
+        data = await self._run(
+            workflow_id,
+            payload,
+            queue_name=queue_name,
+            queue_concurrency_limit=queue_concurrency_limit,
+            concurrency_key=concurrency_key,
+            session_id=session_id,
+            user_id=user_id,
+            initial_state=initial_state,
+            run_timeout_seconds=run_timeout_seconds,
+            priority=priority,
+        )
+        return ExecutionHandle.model_validate(data)
+
+    async def _run(
+        self,
+        workflow_id: str,
+        payload: Any = None,
+        queue_name: str | None = None,
+        queue_concurrency_limit: int | None = None,
+        concurrency_key: str | None = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        initial_state: Any = None,
+        run_timeout_seconds: int | None = None,
+        priority: int = 0,
+        wait_seconds: float = 0.0,
+    ) -> dict[str, Any]:
         body = {
             "payload": _jsonable(payload),
             "queue_name": queue_name,
@@ -267,8 +295,10 @@ class PolosClient:
         }
         if priority:
             body["priority"] = priority
-        data = await self._request("POST", f"/workflows/{quote(workflow_id, safe='')}/run", body=body)
-        return ExecutionHandle.model_validate(data)
+        if wait_seconds:
+            body["wait_seconds"] = wait_seconds
+        path = f"/workflows/{quote(workflow_id, safe='')}/run"
+        return dict(await self._request("POST", path, body=body, timeout=wait_seconds + 15 if wait_seconds else None))
 
     async def batch_invoke(
         self,
@@ -382,16 +412,32 @@ class PolosClient:
                     f"execution {execution_id} did not finish within {timeout} s; it keeps running",
                     execution_id=execution_id,
                 )
-        if data["status"] == "completed":
-            encoded = data.get("encoded_result")
-            return serialization.loads(encoded) if encoded else data.get("result")
-        raise ExecutionFailedError(
-            data.get("message") or f"execution {execution_id} {data['status']}",
-            execution_id=execution_id,
-            status=data["status"],
-            error_type=data.get("error_type"),
-            error=data.get("error"),
-        )
+        return _outcome(data, execution_id)
+
+    async def invoke_and_wait(
+        self,
+        workflow_id: str,
+        payload: Any = None,
+        timeout: float | None = 600.0,
+        **options: Any,
+    ) -> Any:
+        """Start an execution and return its result: :meth:`invoke` + :meth:`wait_for_result` in one request.
+
+        The server answers the run request when the execution finishes (within a long-poll window;
+        longer runs continue with :meth:`wait_for_result`).  ``options`` are :meth:`invoke`'s keyword
+        arguments.  ``timeout`` is the caller's: when it passes, ``WorkflowTimeoutError`` is raised
+        and the execution goes on.
+
+        Raises:
+            ExecutionFailedError: the execution failed or was cancelled.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        wait = LONG_POLL_SECONDS if timeout is None else max(0.0, min(LONG_POLL_SECONDS, timeout))
+        data = await self._run(workflow_id, payload, wait_seconds=round(wait, 3), **options)
+        if data.get("result") is not None:
+            return _outcome(data["result"], data["id"])
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return await self.wait_for_result(data["id"], timeout=remaining)
 
     async def list_workflows(self) -> list[dict[str, Any]]:
         """The workflows the server and its running workers know."""
@@ -481,6 +527,20 @@ class PolosClient:
                     raise self._unreachable(exc) from exc
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _outcome(data: dict[str, Any], execution_id: str) -> Any:
+    """The result of a finished execution from a result body, or its failure raised."""
+    if data["status"] == "completed":
+        encoded = data.get("encoded_result")
+        return serialization.loads(encoded) if encoded else data.get("result")
+    raise ExecutionFailedError(
+        data.get("message") or f"execution {execution_id} {data['status']}",
+        execution_id=execution_id,
+        status=data["status"],
+        error_type=data.get("error_type"),
+        error=data.get("error"),
+    )
 
 
 def _finishes(event: StreamEvent, execution_id: str) -> bool:

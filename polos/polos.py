@@ -113,6 +113,7 @@ class Polos:
         user_id: str | None = None,
         initial_state: Any = None,
         run_timeout_seconds: int | None = None,
+        priority: int = 0,
     ) -> ExecutionHandle:
         return await self.client.invoke(
             workflow_id,
@@ -124,7 +125,14 @@ class Polos:
             user_id=user_id,
             initial_state=initial_state,
             run_timeout_seconds=run_timeout_seconds,
+            priority=priority,
         )
+
+    async def invoke_and_wait(
+        self, workflow_id: str, payload: Any = None, timeout: float | None = 600.0, **options: Any
+    ) -> Any:
+        """Start an execution and return its result in one request (see ``PolosClient.invoke_and_wait``)."""
+        return await self.client.invoke_and_wait(workflow_id, payload, timeout=timeout, **options)
 
     async def batch_invoke(
         self,

@@ -170,6 +170,24 @@ class Workflow:
         Inside a running workflow use ``ctx.step.invoke`` instead, so the child is started once.
         ``priority`` orders executions within their (queue, concurrency key) lane: higher first.
         """
+        return await client.invoke(
+            **self._invoke_arguments(
+                payload, queue, concurrency_key, session_id, user_id, initial_state, run_timeout_seconds, priority
+            )
+        )
+
+    def _invoke_arguments(
+        self,
+        payload: Any,
+        queue: str | None,
+        concurrency_key: str | None,
+        session_id: str | None,
+        user_id: str | None,
+        initial_state: BaseModel | dict[str, Any] | None,
+        run_timeout_seconds: int | None,
+        priority: int,
+    ) -> dict[str, Any]:
+        """The client's ``invoke`` arguments, after the checks every invoke makes."""
         from .context import current_context
 
         if current_context() is not None:
@@ -180,18 +198,18 @@ class Workflow:
         queue_spec = as_queue(queue, f"workflow {self.id!r}") if queue is not None else self.queue
         # Passed only when set: clients written for the Polos SDK do not take a priority.
         extra: dict[str, Any] = {"priority": check_priority(priority)} if priority else {}
-        return await client.invoke(
-            self.id,
-            self.prepare_payload(payload),
-            queue_name=queue_spec.name if queue_spec else None,
-            queue_concurrency_limit=queue_spec.concurrency_limit if queue_spec else None,
-            concurrency_key=concurrency_key,
-            session_id=session_id,
-            user_id=user_id,
-            initial_state=initial_state,
-            run_timeout_seconds=run_timeout_seconds,
+        return {
+            "workflow_id": self.id,
+            "payload": self.prepare_payload(payload),
+            "queue_name": queue_spec.name if queue_spec else None,
+            "queue_concurrency_limit": queue_spec.concurrency_limit if queue_spec else None,
+            "concurrency_key": concurrency_key,
+            "session_id": session_id,
+            "user_id": user_id,
+            "initial_state": initial_state,
+            "run_timeout_seconds": run_timeout_seconds,
             **extra,
-        )
+        }
 
     async def run(
         self,
@@ -211,17 +229,14 @@ class Workflow:
         ``timeout`` bounds the caller's wait only: when it passes, ``WorkflowTimeoutError`` is raised
         and the execution goes on.  A failed execution raises ``ExecutionFailedError``.
         """
-        handle = await self.invoke(
-            client,
-            payload,
-            queue=queue,
-            concurrency_key=concurrency_key,
-            session_id=session_id,
-            user_id=user_id,
-            initial_state=initial_state,
-            run_timeout_seconds=run_timeout_seconds,
-            priority=priority,
+        arguments = self._invoke_arguments(
+            payload, queue, concurrency_key, session_id, user_id, initial_state, run_timeout_seconds, priority
         )
+        # Over HTTP, start and wait in one request (PolosClient.invoke_and_wait); other clients may not have it.
+        invoke_and_wait = getattr(client, "invoke_and_wait", None)
+        if invoke_and_wait is not None:
+            return await invoke_and_wait(timeout=timeout, **arguments)
+        handle = await client.invoke(**arguments)
         return await client.wait_for_result(handle.id, timeout=timeout)
 
     # --- running (called by the runtime) -------------------------------------------------------

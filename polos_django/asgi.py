@@ -8,12 +8,21 @@ sends ``/api/`` requests there and everything else (admin, pages) through the fu
 
     django_app = get_asgi_application()
     application = ProtocolTypeRouter({"http": route_api(api_application(), django_app), ...})
+
+Django's handler also gives every request a fresh thread for its synchronous code (a
+``ThreadSensitiveContext`` per request), so each request pays for starting a thread and, with
+persistent connections off, for a new database connection.  The API handler instead runs each
+request's synchronous code on one of ``API_THREADS`` long-lived threads (still one thread per
+request, as Django requires), so threads and their connections are reused.
 """
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 
@@ -21,7 +30,20 @@ API_PREFIX = "/api/"
 
 
 class _ApiHandler(ASGIHandler):
-    """Django's ASGI handler with an empty middleware chain."""
+    """Django's ASGI handler with an empty middleware chain and long-lived request threads."""
+
+    def __init__(self, threads: int) -> None:
+        super().__init__()
+        self._lanes = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"polos-api-{n}") for n in range(threads)]
+        self._next_lane = itertools.cycle(self._lanes)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"the API handler serves HTTP only, not {scope['type']}")
+        # Round robin: a lane busy with a slow request delays the next one queued on it, which is
+        # why there are several; one request's sync calls all run on its lane's single thread.
+        async with ThreadSensitiveContext(executor=next(self._next_lane)):
+            await self.handle(scope, receive, send)
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware: list[Any] = []
@@ -33,7 +55,9 @@ class _ApiHandler(ASGIHandler):
 
 def api_application() -> Any:
     """An ASGI app for the API URLs (call after Django is set up, like ``get_asgi_application``)."""
-    return _ApiHandler()
+    from .conf import polos_settings
+
+    return _ApiHandler(max(1, int(polos_settings.API_THREADS)))
 
 
 def route_api(api_app: Any, default_app: Any, prefix: str = API_PREFIX) -> Any:

@@ -6,6 +6,11 @@ SHA-256 of the whole key.  A slow password hash (PBKDF2, Argon2) exists to make 
 passwords expensive; guessing 192 random bits is out of reach anyway, so it would only add ~100 ms
 to every authenticated request.  No salt either: salts defeat precomputed tables, and no table can
 cover 2^192 keys.  The comparison is constant-time.
+
+Verified keys are remembered in the process for ``API_KEY_CACHE_SECONDS`` (by their hash, never in
+clear), so an API request does not pay a database query for its key.  Saving or deleting an
+``ApiKey`` (revoking it in the admin or with :func:`revoke_key`) forgets it at once in that process;
+other processes forget it within the cache time.
 """
 
 from __future__ import annotations
@@ -13,10 +18,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from .conf import polos_settings
 from .models import ApiKey, Project
 
 KEY_PREFIX = "polos"
@@ -51,11 +61,52 @@ def create_key(project: Project, name: str = "") -> tuple[ApiKey, str]:
     raise RuntimeError("could not draw an unused API key prefix")
 
 
-def _check(plaintext: str, key: ApiKey | None) -> ApiKey | None:
+def _check(digest: str, key: ApiKey | None) -> ApiKey | None:
     expected = key.hashed_key if key is not None else "0" * 64
     # Compare even when no row matched so that timing does not tell whether a prefix exists.
-    match = hmac.compare_digest(hash_key(plaintext), expected)
+    match = hmac.compare_digest(digest, expected)
     return key if match and key is not None else None
+
+
+class _VerifiedKeys:
+    """Keys verified recently in this process: ``hash -> (deadline, key)``; misses are not kept."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, ApiKey]] = {}
+
+    def get(self, digest: str) -> ApiKey | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, key: ApiKey) -> None:
+        seconds = float(polos_settings.API_KEY_CACHE_SECONDS)
+        if seconds <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + seconds, key)
+
+    def forget(self, key_id: Any) -> None:
+        with self._lock:
+            for digest in [d for d, (_, key) in self._entries.items() if key.pk == key_id]:
+                del self._entries[digest]
+
+
+_verified = _VerifiedKeys()
+
+
+def _forget(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
+    _verified.forget(instance.pk)
+
+
+post_save.connect(_forget, sender=ApiKey, dispatch_uid="polos-api-key-cache")
+post_delete.connect(_forget, sender=ApiKey, dispatch_uid="polos-api-key-cache")
 
 
 def verify_key(plaintext: str) -> ApiKey | None:
@@ -63,8 +114,13 @@ def verify_key(plaintext: str) -> ApiKey | None:
     parsed = parse_key(plaintext)
     if parsed is None:
         return None
+    digest = hash_key(plaintext)
+    if (cached := _verified.get(digest)) is not None:
+        return cached
     key = ApiKey.objects.select_related("project").filter(prefix=parsed[0], revoked_at__isnull=True).first()
-    return _check(plaintext, key)
+    if (found := _check(digest, key)) is not None:
+        _verified.put(digest, found)
+    return found
 
 
 async def averify_key(plaintext: str) -> ApiKey | None:
@@ -72,8 +128,13 @@ async def averify_key(plaintext: str) -> ApiKey | None:
     parsed = parse_key(plaintext)
     if parsed is None:
         return None
+    digest = hash_key(plaintext)
+    if (cached := _verified.get(digest)) is not None:
+        return cached
     key = await ApiKey.objects.select_related("project").filter(prefix=parsed[0], revoked_at__isnull=True).afirst()
-    return _check(plaintext, key)
+    if (found := _check(digest, key)) is not None:
+        _verified.put(digest, found)
+    return found
 
 
 def revoke_key(key: ApiKey) -> None:

@@ -1,4 +1,4 @@
-"""The endpoints that wait: the result long-poll and the SSE event streams (async views).
+"""The endpoints that wait (run-and-wait, the result long-poll, the SSE streams): async views.
 
 They are async so that a waiting client holds no thread: under ASGI (daphne) thousands of them
 cost a coroutine and a Redis subscription each.  They subclass DRF's ``APIView`` only so that
@@ -8,20 +8,23 @@ authentication and error shape, not DRF's synchronous request cycle.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from polos.exceptions import ExecutionFailedError, ExecutionNotFoundError
-from polos.invocation import execution_dict, result_of
+from polos.exceptions import ExecutionFailedError, ExecutionNotFoundError, WorkflowTimeoutError
+from polos.invocation import execution_dict, handle_for, result_of
 from polos.store import COMPLETED, ExecutionRecord
 
 from ..client import wait_finished
@@ -31,7 +34,7 @@ from .auth import ApiKeyAuthentication, ApiPrincipal, authenticate_request
 from .errors import ApiError, response_for
 from .schema import ApiSchema, document
 from .streams import follow, sse
-from .views import ERRORS, NOT_FOUND
+from .views import ERRORS, NOT_FOUND, execution_request
 
 SSE_RESPONSE = {
     (200, "text/event-stream"): OpenApiResponse(
@@ -49,6 +52,7 @@ class AsyncApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]  # what the schema documents; `body()` reads JSON itself
     schema = ApiSchema()
     polos_api = True  # documented in the OpenAPI schema
     principal: ApiPrincipal
@@ -73,7 +77,22 @@ class AsyncApiView(APIView):
         return self.principal.project_id
 
     def query(self, serializer_class: type[s.serializers.Serializer]) -> dict[str, Any]:
-        serializer = serializer_class(data=self.request.GET)
+        return self._validated(serializer_class, self.request.GET)
+
+    def body(self, serializer_class: type[s.serializers.Serializer]) -> dict[str, Any]:
+        """The JSON body validated by ``serializer_class`` (an empty body is ``{}``)."""
+        content_type = self.request.content_type or "application/json"
+        if content_type != "application/json":
+            raise UnsupportedMediaType(content_type)
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"the body is not valid JSON: {exc}") from None
+        return self._validated(serializer_class, data)
+
+    @staticmethod
+    def _validated(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:
+        serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
@@ -96,6 +115,38 @@ def result_body(record: ExecutionRecord) -> dict[str, Any]:
         "error_type": execution["error_type"],
         "message": message,
     }
+
+
+def _start(workflow_id: str, project_id: str, payload: Any, options: dict[str, Any]) -> ExecutionRecord:
+    [record] = get_store().create_executions([execution_request(workflow_id, project_id, payload, **options)])
+    return record
+
+
+class WorkflowRunView(AsyncApiView):
+    @document(
+        operation_id="run_workflow",
+        request=s.InvokeRequest,
+        responses={201: s.RunResponse, **ERRORS, **NOT_FOUND},
+        summary="Start an execution of a workflow (and optionally wait for its result)",
+        description="Answers with the execution's handle at once, or, with `wait_seconds`, as soon as the "
+        "execution finishes (its outcome in `result`) or when the wait ends (`result` null; it keeps running). "
+        "One request instead of run + result: what `Workflow.run` uses.",
+    )
+    async def post(self, request: HttpRequest, workflow_id: str) -> HttpResponse:
+        data = self.body(s.InvokeRequest)
+        payload, wait = data.pop("payload"), data.pop("wait_seconds", 0.0)
+        # One hop to this request's thread for the lookup, the insert and the doorbell (on commit).
+        record = await sync_to_async(_start)(workflow_id, self.project_id, payload, data)
+        body: dict[str, Any] = handle_for(record).model_dump()
+        if wait:
+            body["result"] = None
+            try:
+                finished = await wait_finished(record.id, self.project_id, time.monotonic() + wait)
+            except WorkflowTimeoutError:
+                pass
+            else:
+                body["result"] = result_body(finished)
+        return JsonResponse(body, status=201)
 
 
 class ExecutionResultView(AsyncApiView):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from typing import Any
 
 from .. import live
@@ -21,6 +22,10 @@ logger = logging.getLogger("polos.api")
 
 KEY = "polos:workflows"
 ANNOUNCE_SECONDS = 30.0
+# An invoke looks its workflow up here; remembering a found entry briefly saves a Redis round trip per
+# request.  A worker that changes a workflow's queue is seen within this time.
+LOOKUP_CACHE_SECONDS = 2.0
+_found: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
 def describe(wf: Any, source: str = "server") -> dict[str, Any]:
@@ -59,6 +64,28 @@ def announce(workflows: list[Any], worker: str) -> bool:
         logger.warning("could not announce %d workflow(s) to Redis", len(mapping), exc_info=True)
         return False
     return True
+
+
+def lookup(workflow_id: str) -> dict[str, Any] | None:
+    """The announcement of one workflow, or ``None`` (found ones are remembered briefly)."""
+    hit = _found.get(workflow_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    entry = announced(workflow_id).get(workflow_id)
+    if entry is not None:
+        if len(_found) > 10_000:
+            _found.clear()
+        _found[workflow_id] = (time.monotonic() + LOOKUP_CACHE_SECONDS, entry)
+    return entry
+
+
+def forget(*workflow_ids: str) -> None:
+    """Remove announcements (and this process's memory of them), e.g. between tests."""
+    for workflow_id in workflow_ids:
+        _found.pop(workflow_id, None)
+    client = live.redis_client()
+    if client is not None and workflow_ids:
+        client.hdel(KEY, *workflow_ids)
 
 
 def announced(workflow_id: str | None = None) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@
 | ``POLOS_PUBLIC_URL`` | ``http://<host>:<port>`` (approval links) |
 | ``POLOS_ALLOWED_HOSTS`` | ``localhost,127.0.0.1,[::1]`` and the host (``*`` when bound to all) |
 | ``POLOS_DEBUG``, ``POLOS_LOG_LEVEL`` | off, ``WARNING`` |
-| ``POLOS_CONN_MAX_AGE`` | persistent connections (``none``); the supervisor sets 0 for the web server |
+| ``POLOS_CONN_MAX_AGE`` | persistent connections (``none``); in the web server 0 on PostgreSQL (with a pool) |
 | ``POLOS_SERVE_STATIC`` | on (the ASGI app serves the admin's static files) |
 """
 
@@ -66,12 +66,16 @@ def _secret_key(path: Path) -> str:
 
 
 def _database(url: str | None, home: Path) -> dict[str, Any]:
-    conn_max_age = _env("POLOS_CONN_MAX_AGE", "none")
-    max_age = None if conn_max_age.lower() == "none" else int(conn_max_age)
     if url is None:
         db: dict[str, Any] = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(home / "polos.sqlite3")}
     else:
         db = dict(dj_database_url.parse(url))
+    # Persistent connections, except PostgreSQL sessions in the web server: under ASGI the admin's
+    # requests each run on a new thread, which would each keep a session; a pool serves them instead.
+    # SQLite connections are file handles that close with their thread, so they stay persistent.
+    web_default = "0" if db["ENGINE"] == "django.db.backends.postgresql" else "none"
+    conn_max_age = _env("POLOS_CONN_MAX_AGE", web_default if _env("POLOS_ROLE") == "web" else "none")
+    max_age = None if conn_max_age.lower() == "none" else int(conn_max_age)
     db["CONN_MAX_AGE"] = max_age
     if db["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE: a writer takes the lock at BEGIN, so concurrent writers queue (up to `timeout`)

@@ -332,9 +332,7 @@ class Supervisor:
     def _start_servers(self, env: dict[str, str]) -> None:
         level = self.o.log_level.lower()
         py = sys.executable
-        # Persistent connections do not work under ASGI: each request's sync code may run on a new
-        # thread, and every thread would keep its own connection.  Workers keep theirs (fast path).
-        web_env = {"POLOS_CONN_MAX_AGE": "0", **env}
+        web_env = env  # POLOS_ROLE=web picks the web server's connection policy (server/settings.py)
         verbosity = {"debug": "2", "info": "1"}.get(level, "0")
         self._spawn(
             "web", [py, "-m", "daphne", "-b", self.o.host, "-p", str(self.o.port), "-v", verbosity, ASGI_APP], web_env

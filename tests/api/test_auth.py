@@ -65,6 +65,14 @@ def test_revoked_key_is_401(tenant: Tenant, execution_id: str, method: str, url:
     assert response.json()["code"] == "unauthenticated"
 
 
+def test_a_key_in_use_stops_working_when_revoked(tenant: Tenant) -> None:
+    """Verified keys are remembered briefly; revoking one forgets it at once (in this process)."""
+    client = api_client(tenant)
+    assert client.get("/api/v1/workflows").status_code == 200
+    revoke_key(ApiKey.objects.get(pk=tenant.key_id))
+    assert client.get("/api/v1/workflows").status_code == 401
+
+
 @pytest.mark.parametrize("header", ["Bearer", "Basic abc", "Bearer polos_nothing", "Bearer polos_0123abcd_wrong"])
 def test_malformed_or_unknown_keys_are_401(tenant: Tenant, header: str) -> None:
     client = api_client(None)

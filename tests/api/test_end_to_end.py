@@ -39,6 +39,24 @@ def test_invoke_and_wait_through_the_api(api: APIClient, worker: Any) -> None:
     assert api.get(f"/api/v1/executions/{handle['id']}").json()["status"] == "completed"
 
 
+def test_run_and_wait_in_one_request(api: APIClient, worker: Any) -> None:
+    done = api.post("/api/v1/workflows/dj_steps/run", {"payload": {"steps": 2}, "wait_seconds": 30}, format="json")
+    assert done.status_code == 201
+    body = done.json()
+    assert body["result"]["status"] == "completed" and body["result"]["execution_id"] == body["id"]
+    assert body["result"]["result"] == {"values": ["s0", "s1"], "n": 2}
+
+    # The wait ends first: the handle, no result; the execution goes on.
+    waiting = api.post("/api/v1/workflows/dj_approval/run", {"payload": {}, "wait_seconds": 0.2}, format="json")
+    assert waiting.status_code == 201 and waiting.json()["result"] is None
+    wait_until(lambda: api.get(f"/api/v1/executions/{waiting.json()['id']}").json()["status"] == "waiting")
+
+    failed = api.post(
+        "/api/v1/workflows/dj_child/run", {"payload": {"i": 3, "fail": True}, "wait_seconds": 30}, format="json"
+    ).json()
+    assert failed["result"]["status"] == "failed" and "child 3 failed on purpose" in failed["result"]["message"]
+
+
 def test_suspend_and_resume_through_the_api(api: APIClient, worker: Any) -> None:
     handle = api.post("/api/v1/workflows/dj_approval/run", {"payload": {}}, format="json").json()
     wait_until(lambda: api.get(f"/api/v1/executions/{handle['id']}").json()["status"] == "waiting")
@@ -63,6 +81,13 @@ async def test_polos_client_end_to_end(live_api: LiveServer, tenant: Tenant, wor
     client = PolosClient(live_api.url, tenant.key, tenant.project_id)
     async with client:
         assert await dj_steps.run(client, {"steps": 2}, timeout=30) == {"values": ["s0", "s1"], "n": 2}
+        # Workflow.run over HTTP is one request (PolosClient.invoke_and_wait), also when it fails or times out.
+        from tests.sampleapp.workflows import dj_approval, dj_child
+
+        with pytest.raises(ExecutionFailedError, match="child 4 failed on purpose"):
+            await dj_child.run(client, {"i": 4, "fail": True}, timeout=30)
+        with pytest.raises(WorkflowTimeoutError):
+            await dj_approval.run(client, {}, timeout=0.3)
 
         handle = await client.invoke("dj_approval", {})
         with pytest.raises(WorkflowTimeoutError):

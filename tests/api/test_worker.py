@@ -34,10 +34,9 @@ async def inproc_double(ctx: WorkflowContext, payload: dict) -> dict:
 
 
 def forget(*workflows: Any) -> None:
-    from polos_django import live
     from polos_django.api import registry
 
-    live.redis_client().hdel(registry.KEY, *[wf.id for wf in workflows])
+    registry.forget(*[wf.id for wf in workflows])
 
 
 async def test_worker_serves_workflows_the_server_does_not_know(live_api: LiveServer, tenant: Tenant) -> None:
