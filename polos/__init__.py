@@ -48,6 +48,7 @@ from .exceptions import (
 )
 from .features import events
 from .http_client import PolosClient
+from .notifiers import Channel, ChannelContext, ChannelOutputMode, SlackChannel, SlackChannelConfig, SuspendNotification
 from .polos import Polos
 from .queues import Queue, queue
 from .sandbox import (
@@ -110,6 +111,9 @@ __all__ = [
     "BatchEventPayload",
     "BatchStepResult",
     "BatchWorkflowInput",
+    "Channel",
+    "ChannelContext",
+    "ChannelOutputMode",
     "ConfigurationError",
     "DockerEnvironment",
     "DockerEnvironmentConfig",
@@ -150,11 +154,14 @@ __all__ = [
     "SandboxManager",
     "SandboxToolsConfig",
     "SchedulePayload",
+    "SlackChannel",
+    "SlackChannelConfig",
     "Step",
     "StepExecutionError",
     "StepTimeoutError",
     "StopConditionContext",
     "StreamResult",
+    "SuspendNotification",
     "Tool",
     "ToolApproval",
     "ToolCall",

@@ -119,7 +119,8 @@ class Worker:
         log_file: str | None = None,
         log_level: str = "WARNING",
         celery_app: Any = None,
-        **polos_options: Any,  # mode=, worker_server_url=, channels=: Polos' push-mode options, not needed here
+        channels: Iterable[Any] | None = None,
+        **polos_options: Any,  # mode=, worker_server_url=: Polos' push-mode options, not needed here
     ) -> None:
         items = [*(agents or ()), *(tools or ()), *(workflows or ())]
         self.workflows = [_as_workflow(i) for i in items] if items else list(get_all_workflows().values())
@@ -127,6 +128,10 @@ class Worker:
             raise ConfigurationError("Worker has nothing to serve: pass workflows=, agents= or tools=")
         if max_concurrent_workflows is not None and max_concurrent_workflows < 1:
             raise ConfigurationError("max_concurrent_workflows must be at least 1")
+        if channels:
+            from .notifiers import register_channels  # called on every suspend this process runs
+
+            register_channels(channels)
         self.client = client
         self.deployment_id = deployment_id
         self.concurrency = max_concurrent_workflows or 1

@@ -20,6 +20,7 @@ from polos.steps import TRACE_EVENT_TYPES
 from polos.store import EventRecord
 
 from .conf import polos_settings
+from .notify.dispatch import on_committed as notify_committed
 
 logger = logging.getLogger("polos.live")
 
@@ -132,8 +133,11 @@ atexit.register(_publisher.flush)
 
 
 def publish(events: Sequence[EventRecord]) -> None:
-    """Publish committed events (call after commit)."""
-    if not events or not polos_settings.REDIS_URL:
+    """Publish committed events (call after commit); suspends and answers also go to the notifiers."""
+    if not events:
+        return
+    notify_committed(events)  # queued for a background thread; never raises (polos_django.notify)
+    if not polos_settings.REDIS_URL:
         return
     messages = []
     urgent = False

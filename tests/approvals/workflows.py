@@ -46,3 +46,8 @@ async def approvals_form(ctx: WorkflowContext, payload: dict) -> dict:
 async def approvals_simple(ctx: WorkflowContext, payload: dict) -> dict:
     decision = await ctx.step.suspend("approve", {"amount": payload.get("amount", 5), **payload.get("extra", {})})
     return {"answer": decision["data"]}
+
+
+@workflow(id="approvals_echo")
+async def approvals_echo(ctx: WorkflowContext, payload: dict) -> dict:
+    return {"result": f"you said: {payload.get('input')}"}
