@@ -54,10 +54,6 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_CACHE_SECONDS": 5.0,
     # API: long-lived threads that run the API views' synchronous code (see polos_django.asgi).
     "API_THREADS": 8,
-    # Notification channels called on every suspend (docs/notifications.md): Channel instances or dicts
-    # like {"type": "slack" | "email" | "sms", ...}; each delivery may take this long before it counts as failed.
-    "NOTIFIERS": [],
-    "NOTIFY_TIMEOUT_SECONDS": 15.0,
     # OpenTelemetry (docs/tracing.md): None exports when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set;
     # False never; True or {"endpoint", "headers", "service_name", "trace_url", ...} always.
     "OTEL": None,
