@@ -101,6 +101,8 @@ class Agent(Workflow):
         cache: add prompt-caching markers (system prompt, tools, conversation prefix).
         max_history_messages: session messages sent to the model at most (older ones are dropped
             unless compaction summarized them).
+        handoffs: agents this one may hand the conversation over to; the model sees a tool
+            ``transfer_to_<agent id>`` for each, and the chosen agent's answer ends the run.
     """
 
     workflow_type = "agent"
@@ -134,6 +136,7 @@ class Agent(Workflow):
         thinking: dict[str, Any] | None = None,
         cache: bool = True,
         max_history_messages: int | None = None,
+        handoffs: list[Agent] | None = None,
     ) -> None:
         if not isinstance(provider, str | LLMProvider) or (isinstance(provider, str) and not provider):
             raise WorkflowDefinitionError(
@@ -177,6 +180,12 @@ class Agent(Workflow):
         self.thinking = thinking
         self.cache = cache
         self.max_history_messages = max_history_messages
+        self.handoffs: list[Agent] = list(handoffs or [])
+        for target in self.handoffs:
+            if not isinstance(target, Agent):
+                raise WorkflowDefinitionError(f"agent {id!r}: handoffs must be Agent objects, got {target!r}")
+            if self.tool_named(handoff_tool_name(target)) is not None:
+                raise WorkflowDefinitionError(f"agent {id!r}: a tool is already named {handoff_tool_name(target)!r}")
         self._provider_instance: LLMProvider | None = provider if isinstance(provider, LLMProvider) else None
         register(self)
 
@@ -195,6 +204,19 @@ class Agent(Workflow):
                 self.provider, base_url=self.provider_base_url, llm_api=self.provider_llm_api
             )
         return self._provider_instance
+
+    def llm_tools(self) -> list[Any]:
+        """The tool specs the model is offered (tools, then one transfer tool per handoff)."""
+        from .llm_step import tool_specs
+
+        return tool_specs(self)
+
+    def handoff_named(self, name: str) -> Agent | None:
+        """The handoff target whose transfer tool is called ``name``, if any."""
+        for target in self.handoffs:
+            if handoff_tool_name(target) == name:
+                return target
+        return None
 
     def tool_named(self, name: str) -> Tool | None:
         """The agent's tool called ``name``, if any."""
@@ -373,6 +395,11 @@ class Agent(Workflow):
 
     def __repr__(self) -> str:
         return f"<Agent {self.id!r} {self.provider_name}:{self.model}>"
+
+
+def handoff_tool_name(agent: Agent) -> str:
+    """The name of the tool that hands a conversation over to ``agent``."""
+    return f"transfer_to_{agent.id}"[:64]
 
 
 def _check_tools(tools: Any, agent_id: str) -> list[Tool]:

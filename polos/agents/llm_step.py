@@ -58,9 +58,7 @@ class LLMCaller:
             model=agent.model,
             messages=messages,
             system=system if system is not None else run.system,
-            tools=[
-                ToolSpec(name=t.id, description=t.description or "", input_schema=t.input_schema) for t in agent.tools
-            ],
+            tools=tool_specs(agent),
             temperature=agent.temperature,
             max_output_tokens=agent.max_output_tokens,
             output_schema=output_schema.model_json_schema() if output_schema is not None else None,
@@ -210,6 +208,29 @@ class LLMCaller:
                 NewEvent("text_delta", {"step": number, "chunk_index": 1, "content": text, "_metadata": run.metadata}),
             ]
         )
+
+
+HANDOFF_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"reason": {"type": "string", "description": "Why the other agent should take over"}},
+}
+
+
+def tool_specs(agent: Any) -> list[ToolSpec]:
+    """What the model is offered: the agent's tools, then one transfer tool per handoff target."""
+    from .agent import handoff_tool_name
+
+    specs = [ToolSpec(name=t.id, description=t.description or "", input_schema=t.input_schema) for t in agent.tools]
+    for target in agent.handoffs:
+        about = f": {target.description}" if target.description else ""
+        specs.append(
+            ToolSpec(
+                name=handoff_tool_name(target),
+                description=f"Hand the conversation over to the agent '{target.id}'{about}. It answers the user.",
+                input_schema=HANDOFF_SCHEMA,
+            )
+        )
+    return specs
 
 
 def _response(entry: dict[str, Any], ref: dict[str, Any]) -> LLMResponse:

@@ -20,6 +20,8 @@ import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from .. import serialization
 from ..exceptions import PayloadValidationError, StepExecutionError
 from ..llm.types import LLMResponse, LLMUsage, Message, TextPart, ToolResultPart, ToolUsePart
@@ -233,6 +235,13 @@ class AgentRun:
                 tool_calls=[_tool_call(c) for c in response.tool_calls],
                 usage=_usage(response.usage),
             )
+            handoff = next((c for c in response.tool_calls if agent.handoff_named(c.name) is not None), None)
+            if handoff is not None:
+                handed = await self._handoff(number, handoff, step)
+                self.steps.append(step)
+                await self._run_hooks(f"on_agent_step_end_{number}", agent.on_agent_step_end, current_output=step)
+                parsed = handed.result
+                break
             if response.tool_calls:
                 parts, results = await self.tools.run(number, response.tool_calls)
                 step.tool_results = results
@@ -248,7 +257,7 @@ class AgentRun:
                 break
         assert final is not None
         result: Any = parsed if parsed is not None else final.text
-        schema = agent.output_schema
+        schema = agent.output_schema if isinstance(parsed, BaseModel) else None
         return AgentResult(
             agent_run_id=self.ctx.execution_id,
             conversation_id=self.conversation_id,
@@ -261,6 +270,42 @@ class AgentRun:
             usage=_usage(self.usage),
             cost_usd=round(self.cost, 8) if self.cost is not None else None,
         )
+
+    async def _handoff(self, number: int, call: ToolUsePart, step: Step) -> AgentResult:
+        """Hand the conversation to another agent; its answer becomes this run's answer."""
+        target = self.agent.handoff_named(call.name)
+        assert target is not None
+        conversation = [m.model_dump(mode="json") for m in _flatten(self.messages[:-1])]  # without the transfer
+        run = target.with_input(conversation, conversation_id=f"handoff:{self.ctx.execution_id}:{number}")
+        handed: AgentResult = await self.ctx.step.agent_invoke_and_wait(f"handoff_{number}", run)
+        self.usage = self.usage + LLMUsage(
+            input_tokens=handed.usage.input_tokens,
+            output_tokens=handed.usage.output_tokens,
+            cache_read_tokens=handed.usage.cache_read_input_tokens,
+            cache_creation_tokens=handed.usage.cache_creation_input_tokens,
+        )
+        if self.cost is not None:
+            self.cost = None if handed.cost_usd is None else self.cost + handed.cost_usd
+        note = f"The conversation was handed over to agent '{target.id}'."
+        step.tool_results = [
+            ToolResult(
+                tool_name=call.name,
+                status="completed",
+                result={"agent_id": target.id, "agent_run_id": handed.agent_run_id},
+                tool_call_id=call.id,
+                tool_call_call_id=call.id,
+            )
+        ]
+        self.tool_results.extend(step.tool_results)
+        self.tool_results.extend(handed.tool_results)
+        answer = handed.result if isinstance(handed.result, str) else serialization.dumps(handed.result)
+        for message in (
+            Message(role="user", content=[ToolResultPart(tool_use_id=call.id, content=note)]),
+            Message.assistant(answer),
+        ):
+            self.write(message)
+            self.messages.append(message)
+        return handed
 
     async def _respond(self, number: int) -> tuple[LLMResponse, Any]:
         """One agent step's reply: guardrail retries, then structured output (one corrective retry)."""
@@ -492,6 +537,34 @@ def _parse_error(schema: Any, text: str) -> str | None:
             return "the reply is not valid JSON"
         return describe_validation_error(exc)
     return None
+
+
+def _flatten(messages: list[Message]) -> list[Message]:
+    """The conversation as plain text turns (tool calls and results described in words).
+
+    Another agent does not know this agent's tools, and providers reject tool parts for tools they
+    were not given; consecutive turns of one role are merged.
+    """
+    flat: list[Message] = []
+    for message in messages:
+        lines: list[str] = []
+        for part in message.content:
+            if isinstance(part, TextPart):
+                lines.append(part.text)
+            elif isinstance(part, ToolUsePart):
+                lines.append(f"[called tool {part.name} with {serialization.dumps(part.input)}]")
+            elif isinstance(part, ToolResultPart):
+                lines.append(f"[tool result{' (error)' if part.is_error else ''}: {part.content}]")
+        text = "\n".join(line for line in lines if line)
+        if not text:
+            continue
+        if flat and flat[-1].role == message.role:
+            flat[-1] = Message(role=message.role, content=[TextPart(text=flat[-1].text + "\n" + text)])
+        else:
+            flat.append(Message(role=message.role, content=[TextPart(text=text)]))
+    while flat and flat[0].role != "user":
+        flat.pop(0)
+    return flat
 
 
 def _trim(history: list[Message], limit: int) -> list[Message]:

@@ -490,3 +490,25 @@ async def test_bad_input_is_rejected_at_the_call_site(runtime):
         await agent.run(runtime.client, [{"role": "system", "content": "x"}])
     with pytest.raises(PayloadValidationError, match="non-empty string or a non-empty list"):
         await agent.run(runtime.client, 42)
+
+
+async def test_handoff_passes_the_conversation_to_another_agent(runtime):
+    specialist_model = ScriptedModel(["Refunds take 5 days."])
+    specialist = Agent(id="t_refunds", provider=specialist_model, model="m", description="Handles refunds")
+    triage_model = ScriptedModel(
+        [
+            Reply(text="Looking.", tool_calls=[("get_weather", {"city": "A"})]),
+            Reply(tool_calls=[("transfer_to_t_refunds", {})]),
+        ]
+    )
+    triage = Agent(id="t_triage", provider=triage_model, model="m", tools=[weather_tool()], handoffs=[specialist])
+    assert [t.name for t in triage.llm_tools()] == ["get_weather", "transfer_to_t_refunds"]
+
+    result = await triage.run(runtime.client, "I want a refund", session_id="s")
+
+    assert result.result == "Refunds take 5 days."
+    [request] = specialist_model.requests
+    assert request.messages[0].text == "I want a refund"
+    assert "[called tool get_weather" in request.messages[1].text
+    assert request.messages[-1].role == "user"
+    assert result.tool_results[-1].tool_name == "transfer_to_t_refunds"
