@@ -91,6 +91,37 @@ class MemoryStore(ExecutionStore):
     def _ring(self, execution_id: str) -> None:
         self._ready.append(execution_id)
 
+    def _lane(self, record: ExecutionRecord) -> list[ExecutionRecord]:
+        return [
+            r.record
+            for r in self._rows.values()
+            if r.record.queue_name == record.queue_name
+            and r.record.concurrency_key == record.concurrency_key
+            and r.record.concurrency_limit is not None
+        ]
+
+    def _admit(self, record: ExecutionRecord) -> bool:
+        """A queued execution of a limited lane runs if a slot is free for it (priority, then FIFO)."""
+        lane = self._lane(record)
+        free = int(record.concurrency_limit or 0) - sum(1 for r in lane if r.status == RUNNING)
+        queued = sorted((r for r in lane if r.status == QUEUED), key=lambda r: (-r.priority, r.created_at, r.id))
+        heads = queued[: max(free, 0)]
+        if any(r.id == record.id for r in heads):
+            return True
+        for head in heads:  # the ones ahead may have spent their doorbells
+            self._ring(head.id)
+        return False
+
+    def _release(self, record: ExecutionRecord) -> None:
+        """A running execution of a limited lane stopped running: ring the lane's next ones."""
+        if record.concurrency_limit is None:
+            return
+        lane = self._lane(record)
+        free = int(record.concurrency_limit) - sum(1 for r in lane if r.status == RUNNING)
+        queued = sorted((r for r in lane if r.status == QUEUED), key=lambda r: (-r.priority, r.created_at, r.id))
+        for head in queued[: max(free, 0)]:
+            self._ring(head.id)
+
     def _flush(self) -> None:
         ready, self._ready = self._ready, []
         if self.on_ready is not None:
@@ -270,6 +301,8 @@ class MemoryStore(ExecutionStore):
             expired = record.status == RUNNING and row.lease_expires_at is not None and row.lease_expires_at < now
             if record.status != QUEUED and not expired:
                 return None
+            if not expired and record.concurrency_limit is not None and not self._admit(record):
+                return None
             row.token += 1
             row.owner = owner
             row.lease_expires_at = now + dt.timedelta(seconds=lease_seconds)
@@ -320,6 +353,7 @@ class MemoryStore(ExecutionStore):
             row.lease_expires_at = None
             self._insert_events(record.topic, spec.events, record.id)
             children = [self._create(c, record, spec.step_key) for c in spec.children]
+            self._release(record)
         self._flush()
         return children
 
@@ -339,6 +373,7 @@ class MemoryStore(ExecutionStore):
             if state is not None:
                 row.record.state = state
             self._finish_row(row, status, result, error)
+            self._release(row.record)
         self._flush()
 
     def retry_later(self, claim: Claim, error: str, due_at: dt.datetime, run_seconds: float) -> None:
@@ -350,6 +385,8 @@ class MemoryStore(ExecutionStore):
             row.record.run_seconds += run_seconds
             row.owner = None
             self._waits[(row.record.id, "__retry__")] = _Wait(row.record.id, WAIT_RETRY, "__retry__", due_at=due_at)
+            self._release(row.record)
+        self._flush()
 
     def renew(self, claim: Claim, lease_seconds: float) -> None:
         with self._lock:
