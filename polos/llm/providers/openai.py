@@ -67,20 +67,29 @@ class OpenAIProvider(SDKProvider):
     def _official(self) -> bool:
         return self.name == "openai"
 
-    async def _generate_once(self, client: Any, request: LLMRequest) -> LLMResponse:
+    # Plain JSON bodies posted through the client's generic request method: see the note in
+    # providers/anthropic.py (it skips the SDK's per-call transformation and response models).
+
+    def _path_and_body(self, request: LLMRequest) -> tuple[str, dict[str, Any]]:
         if self.llm_api == "chat":
-            params = chat.build_params(request, official=self._official)
-            completion = await client.chat.completions.create(**params)
-            return chat.parse_completion(completion.model_dump(mode="json"), request)
-        result = await client.responses.create(**responses.build_params(request))
-        return responses.parse_response(result.model_dump(mode="json"), request)
+            return "/chat/completions", chat.build_params(request, official=self._official)
+        return "/responses", responses.build_params(request)
+
+    async def _generate_once(self, client: Any, request: LLMRequest) -> LLMResponse:
+        path, body = self._path_and_body(request)
+        data = await client.post(path, cast_to=object, body=body)
+        if self.llm_api == "chat":
+            return chat.parse_completion(data, request)
+        return responses.parse_response(data, request)
 
     async def _open_stream(self, client: Any, request: LLMRequest) -> Any:
+        import openai
+
+        path, body = self._path_and_body(request)
+        body["stream"] = True
         if self.llm_api == "chat":
-            params = chat.build_params(request, official=self._official)
-            params["stream_options"] = {"include_usage": True}
-            return await client.chat.completions.create(**params, stream=True)
-        return await client.responses.create(**responses.build_params(request), stream=True)
+            body["stream_options"] = {"include_usage": True}
+        return await client.post(path, cast_to=object, body=body, stream=True, stream_cls=openai.AsyncStream[object])
 
     async def _read_stream(self, stream: Any, request: LLMRequest) -> AsyncIterator[LLMStreamEvent]:
         assembler: chat.ChatStreamAssembler | responses.ResponsesStreamAssembler
@@ -89,7 +98,7 @@ class OpenAIProvider(SDKProvider):
         else:
             assembler = responses.ResponsesStreamAssembler(request)
         async for event in stream:
-            for neutral in assembler.feed(event.model_dump(mode="json")):
+            for neutral in assembler.feed(event):
                 yield neutral
         for neutral in assembler.finish():
             yield neutral
