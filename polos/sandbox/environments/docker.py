@@ -145,6 +145,12 @@ class DockerEnvironment(ExecutionEnvironment):
                 self._wait_ready()
                 return
             existing.remove(force=True)
+        try:
+            client.images.get(self.config.image)  # never pull implicitly: the run would hang on a registry
+        except docker.errors.ImageNotFound:
+            raise SandboxConfigError(
+                f"image {self.config.image!r} is not on the Docker engine; pull or build it first"
+            ) from None
         host = self._prepare_workspace()
         volumes = {host: {"bind": self.config.container_workdir, "mode": "rw"}} if host else None
         tmpfs = {"/tmp": f"rw,nosuid,nodev,size={self.config.tmp_size},mode=1777"}
