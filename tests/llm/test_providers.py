@@ -7,6 +7,7 @@ import json
 import pytest
 
 from polos.llm import (
+    LLMConfigurationError,
     LLMResponse,
     LLMUsage,
     Message,
@@ -212,3 +213,31 @@ async def test_openai_reasoning_effort_and_invalid_tool_arguments(server: FakeLL
 
     assert parse_arguments('{"a": 1') == {"__invalid_json__": '{"a": 1'}
     assert parse_arguments("") == {}
+
+
+@wire_formats
+async def test_provider_kwargs_are_sent_as_is(server: FakeLLMServer, name: str, llm_api: str | None) -> None:
+    server.script(["ok"])
+    provider = provider_for(server, name, llm_api)
+    await provider.generate(simple_request(name, metadata={"provider_kwargs": {"top_p": 0.5}}))
+    assert server.requests[0].body["top_p"] == 0.5
+    with pytest.raises(LLMConfigurationError, match="cannot set messages"):
+        await provider.generate(simple_request(name, metadata={"provider_kwargs": {"messages": []}}))
+    assert server.count() == 1
+
+
+@wire_formats
+async def test_reasoning_from_another_provider_is_not_sent_back(
+    server: FakeLLMServer, name: str, llm_api: str | None
+) -> None:
+    server.script(["ok"])
+    request = simple_request(name)
+    request.messages.extend(
+        [
+            Message(role="assistant", content=[ReasoningPart(text="unsigned thoughts")]),
+            Message.assistant("Hello."),
+            Message.user("Again?"),
+        ]
+    )
+    await provider_for(server, name, llm_api).generate(request)
+    assert "unsigned thoughts" not in json.dumps(server.requests[0].body)

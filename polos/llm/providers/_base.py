@@ -235,6 +235,27 @@ def _ratelimit_acquire() -> Any:
     return getattr(ratelimit, "acquire", None)
 
 
+_RESERVED = frozenset({"model", "messages", "input", "stream", "system", "instructions", "tools"})
+
+
+def provider_kwargs(request: LLMRequest, provider: str) -> dict[str, Any]:
+    """Extra body fields from ``request.metadata["provider_kwargs"]`` (e.g. ``top_p``), sent as-is.
+
+    Raises:
+        LLMConfigurationError: they name a field the request itself sets.
+    """
+    extra = request.metadata.get("provider_kwargs") or {}
+    if not isinstance(extra, dict):
+        raise LLMConfigurationError("provider_kwargs must be a dict of API fields.", provider=provider)
+    clash = sorted(_RESERVED & set(extra))
+    if clash:
+        raise LLMConfigurationError(
+            f"provider_kwargs cannot set {', '.join(clash)}: use the agent's own options for them.",
+            provider=provider,
+        )
+    return dict(extra)
+
+
 def estimate_request_tokens(request: LLMRequest) -> int:
     """A cheap upper-bound-ish token estimate of a request, for token rate limits."""
     chars = len(request.system or "")

@@ -20,6 +20,7 @@ from ..types import (
     ToolResultPart,
     ToolUsePart,
 )
+from ._base import provider_kwargs
 
 FINISH_REASONS = {
     "stop": "end_turn",
@@ -48,6 +49,8 @@ def build_params(request: LLMRequest, *, official: bool = True) -> dict[str, Any
             continue
         text = "".join(p.text for p in message.content if isinstance(p, TextPart))
         entry: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if not text and not any(isinstance(p, ToolUsePart) for p in message.content):
+            continue  # nothing to send (e.g. reasoning only)
         calls = [p for p in message.content if isinstance(p, ToolUsePart)]
         if calls:
             entry["tool_calls"] = [
@@ -89,6 +92,7 @@ def build_params(request: LLMRequest, *, official: bool = True) -> dict[str, Any
         }
     if request.thinking and "effort" in request.thinking:
         params["reasoning_effort"] = request.thinking["effort"]
+    params.update(provider_kwargs(request, "openai"))
     return params
 
 

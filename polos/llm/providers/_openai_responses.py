@@ -21,6 +21,7 @@ from ..types import (
     ToolResultPart,
     ToolUsePart,
 )
+from ._base import provider_kwargs
 from ._openai_chat import parse_arguments
 
 
@@ -77,6 +78,7 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
         }
     if request.thinking:
         params["reasoning"] = {"effort": _effort(request.thinking), "summary": "auto"}
+    params.update(provider_kwargs(request, "openai"))
     return params
 
 

@@ -29,7 +29,7 @@ from ..types import (
     ToolResultPart,
     ToolUsePart,
 )
-from ._base import SDKProvider
+from ._base import SDKProvider, provider_kwargs
 
 DEFAULT_MAX_TOKENS = 4096
 MESSAGES_PATH = "/v1/messages"
@@ -105,7 +105,7 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": request.model,
         "max_tokens": max_tokens,
-        "messages": [_message(m) for m in request.messages],
+        "messages": _messages(request.messages),
     }
     system = request.system or ""
     if request.output_schema is not None:
@@ -126,6 +126,7 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
         params["thinking"] = thinking
     if request.temperature is not None:
         params["temperature"] = request.temperature
+    params.update(provider_kwargs(request, "anthropic"))
     return params
 
 
@@ -152,8 +153,18 @@ def _thinking(config: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"type": "enabled", **config}
 
 
-def _message(message: Message) -> dict[str, Any]:
-    return {"role": message.role, "content": [_block(part) for part in message.content]}
+def _messages(messages: list[Message]) -> list[dict[str, Any]]:
+    converted = []
+    for message in messages:
+        blocks = [_block(part) for part in message.content if _sendable(part)]
+        if blocks:  # the API rejects empty turns (and merges consecutive same-role ones)
+            converted.append({"role": message.role, "content": blocks})
+    return converted
+
+
+def _sendable(part: ContentPart) -> bool:
+    # Reasoning without a signature came from another provider: Anthropic would reject it.
+    return not isinstance(part, ReasoningPart) or part.redacted or bool(part.signature)
 
 
 def _block(part: ContentPart) -> dict[str, Any]:
