@@ -67,7 +67,7 @@ POLOS = {
     "INLINE_WAIT_MAX_SECONDS": 1.0,
     "EXECUTION_RETRY_BASE_DELAY": 0.2,
     "AUTODISCOVER_MODULES": [],
-    "WORKFLOW_MODULES": ["bench.workflows"],
+    "WORKFLOW_MODULES": ["bench.workflows", "bench.agent_workflows"],
 }
 
 LOGGING = {
