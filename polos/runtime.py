@@ -31,7 +31,7 @@ from .exceptions import (
     WorkflowTimeoutError,
 )
 from .store import CANCELLED, COMPLETED, FAILED, Claim, ExecutionStore, StepRecord, utcnow
-from .tracing import span
+from .tracing import workflow_span
 from .workflow import Workflow, get_workflow
 
 logger = logging.getLogger("polos.runtime")
@@ -163,7 +163,7 @@ class ExecutionRun:
         token = _current.set(self.context)
         try:
             payload = serialization.loads(record.payload)
-            with span(f"workflow.{record.workflow_id}", {"execution.id": record.id, "attempt": record.attempt}):
+            with workflow_span(record):
                 remaining = self.remaining()
                 if remaining is None:
                     result = await self._body(payload)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import serialization
+from . import serialization, tracing
 from .exceptions import (
     ConfigurationError,
     ExecutionSignal,
@@ -392,7 +392,7 @@ class Step:
             payload = wf.prepare_payload(payload)
         ctx = self._ctx
         queue_name = queue or (wf.queue.name if wf is not None and wf.queue else None)
-        return NewExecution(
+        child = NewExecution(
             workflow_id=workflow_id,
             payload=serialization.dumps(payload),
             id=str(_uuid.uuid4()),
@@ -412,6 +412,8 @@ class Step:
             run_timeout_seconds=run_timeout_seconds,
             batch_index=batch_index,
         )
+        tracing.invoked(child.id or "", workflow_id, key)  # the span the child's runs continue from
+        return child
 
     def _handle(self, key: str, child: NewExecution) -> ExecutionHandle:
         ctx = self._ctx

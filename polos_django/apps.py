@@ -17,3 +17,8 @@ class PolosConfig(AppConfig):
 
         conversations.bind()  # agents keep their conversations in the database
         autodiscover()
+        from polos.tracing import configure_from_settings
+
+        from .conf import polos_settings
+
+        configure_from_settings(polos_settings.OTEL)  # spans exported only when configured

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from polos import tracing
 from polos.store import FINISHED_STATUSES
 
 from ..api.streams import event_dict
@@ -118,6 +119,8 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "last_seq": last_seq,
         "finished": execution.status in FINISHED_STATUSES,
         "socket_path": SOCKET_PATH.format(execution_id=execution.id),
+        "trace_id": tracing.trace_id_hex(execution.root_execution_id or execution.id),
+        "trace_link": timeline.safe_url(tracing.trace_url(execution.root_execution_id or execution.id)),
         "can_cancel": request.user.has_perm("polos.cancel_execution") and execution.status not in FINISHED_STATUSES,
     }
     return render(request, "polos/ui/execution.html", context)
