@@ -436,7 +436,9 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"FakeLLMServer has no route POST {path}."
             self._send_json(404, wire.error_body("openai", 404, message))
             return
-        reply, index = self.fake._reply_for(record)
+        reply, _ = self.fake._reply_for(record)
+        # Ids (tool calls, messages) follow the request number: unique until reset(), even across scripts.
+        index = record.index
         delay = self.fake.latency + reply.delay
         if delay:
             time.sleep(delay)

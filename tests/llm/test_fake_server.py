@@ -150,3 +150,16 @@ def _post(url: str, body: dict[str, object]) -> dict[str, object]:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+async def test_tool_call_ids_stay_unique_across_scripts_and_clients_can_be_closed() -> None:
+    with FakeLLMServer([Reply(tool_calls=[("add", {})])]) as server:
+        provider = provider_for(server, "anthropic", None)
+        first = await provider.generate(simple_request("anthropic"))
+        server.script([Reply(tool_calls=[("add", {})])])
+        second = await provider.generate(simple_request("anthropic"))
+        assert first.tool_calls[0].id != second.tool_calls[0].id
+        await provider.aclose()
+        await provider.aclose()  # idempotent
+        server.script(["again"])
+        assert (await provider.generate(simple_request("anthropic"))).text == "again"

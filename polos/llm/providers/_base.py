@@ -97,6 +97,12 @@ class SDKProvider(LLMProvider):
             client = per_loop[cache_key] = self._make_client(api_key=key, base_url=base_url)
         return client
 
+    async def aclose(self) -> None:
+        """Close this provider's SDK clients of the running event loop (they reopen on next use)."""
+        per_loop = _clients.get(asyncio.get_running_loop(), {})
+        for cache_key in [k for k in per_loop if k[0] is type(self) and k[1] == self.resolved_base_url()]:
+            await per_loop.pop(cache_key).close()
+
     # --- what each SDK provides ------------------------------------------------------------
 
     @abc.abstractmethod
