@@ -118,6 +118,7 @@ POLOS = {
         "tests.flow.workflows",
         "tests.ui.workflows",
         "tests.agents.agents",
+        "tests.sandbox.agents",
     ],
 }
 

@@ -404,16 +404,13 @@ class SandboxManager:
                     destroy_record(record)
         return removed
 
-    def maybe_sweep(self, is_finished: Any = None) -> None:
-        """Run the idle and orphan sweeps at most once a minute per process."""
+    def sweep_due(self) -> bool:
+        """Whether the idle and orphan sweeps are due in this process (at most once a minute)."""
         now = time.monotonic()
         if now - self._last_orphan_sweep < SWEEP_INTERVAL_SECONDS:
-            return
+            return False
         self._last_orphan_sweep = now
-        with contextlib.suppress(Exception):
-            self.sweep_idle()
-        with contextlib.suppress(Exception):
-            self.sweep_orphans(is_finished)
+        return True
 
     def _start_sweeper(self) -> None:
         if self._sweeper is not None and self._sweeper.is_alive():
@@ -489,17 +486,36 @@ def get_sandbox_manager() -> SandboxManager:
     return _manager
 
 
+def _container_roots() -> list[str]:
+    """The root execution ids named by sandbox containers on the engine (none without docker)."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        found = client.containers.list(all=True, filters={"label": "polos.managed=true"})
+    except Exception:
+        return []
+    return [c.labels["polos.root-execution-id"] for c in found if "polos.root-execution-id" in (c.labels or {})]
+
+
 async def _on_root_finished(store: Any, record: Any, outcome: str) -> None:
+    from ..store import FINISHED_STATUSES
+
     manager = get_sandbox_manager()
     await manager.on_root_finished(record.id, getattr(record, "project_id", "default"))
-
-    def is_finished(execution_id: str) -> bool:
-        from ..store import FINISHED_STATUSES
-
-        found = store.get_execution(execution_id)
-        return found is None or found.status in FINISHED_STATUSES
-
-    await asyncio.to_thread(manager.maybe_sweep, is_finished)
+    if not manager.sweep_due():
+        return
+    # The store is asked on this thread (database connections belong to their thread); the engine
+    # and the file system are asked on worker threads.
+    finished = set()
+    for root in await asyncio.to_thread(_container_roots):
+        found = store.get_execution(root)
+        if found is not None and found.status in FINISHED_STATUSES:  # unknown ids: another store's
+            finished.add(root)
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(manager.sweep_idle)
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(manager.sweep_orphans, finished.__contains__)
 
 
 def install_root_finish_hook() -> None:
