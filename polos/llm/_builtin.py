@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from .errors import LLMConfigurationError
 from .provider import LLMProvider
@@ -43,19 +42,13 @@ def openai_factory(
     llm_api: str | None = None,
     **options: Any,
 ) -> LLMProvider:
-    from .providers.openai import OpenAIProvider
+    from .providers.openai import OpenAIProvider, is_openai_url
 
     if base_url and not is_openai_url(base_url):
         # Another server speaking the OpenAI API: most only have Chat Completions and ignore keys.
         options.setdefault("placeholder_key", PLACEHOLDER_KEY)
         return OpenAIProvider(base_url=base_url, api_key=api_key, llm_api=llm_api or "chat", **options)
     return OpenAIProvider(base_url=base_url, api_key=api_key, llm_api=llm_api or "responses", **options)
-
-
-def is_openai_url(base_url: str) -> bool:
-    """Whether ``base_url`` is OpenAI's own API (rather than a compatible server)."""
-    host = urlsplit(base_url).hostname or ""
-    return host == "openai.com" or host.endswith(".openai.com")
 
 
 def openai_compatible_factory(

@@ -28,6 +28,8 @@ def provider_for(server: FakeLLMServer, name: str, llm_api: str | None, **option
     """A provider of ``name`` talking to ``server`` with a test key and fast retries."""
     base_url = server.anthropic_base_url if name == "anthropic" else server.openai_base_url
     options.setdefault("retry_policy", FAST_RETRIES)
+    if name == "openai":
+        options.setdefault("official", True)  # the fake server plays OpenAI's own API
     return get_provider(name, base_url=base_url, api_key=TEST_KEY, llm_api=llm_api, **options)
 
 

@@ -188,3 +188,30 @@ async def test_a_configured_request_limit_paces_calls(server: FakeLLMServer) -> 
         assert time.monotonic() - started >= 0.08  # two waits of ~1/20 s for the refill
     finally:
         ratelimit.bind(previous)
+
+
+class _SDKError(Exception):
+    def __init__(self, status_code: int | None, body: object) -> None:
+        super().__init__("sdk error")
+        self.status_code = status_code
+        self.body = body
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, LLMOverloadedError),
+        (200, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}, LLMRateLimitError),
+        (200, {"type": "error", "error": {"type": "api_error", "message": "oops"}}, LLMOverloadedError),
+        (400, {"error": {"message": "bad", "type": "invalid_request_error", "code": None}}, LLMBadRequestError),
+        (403, {"error": {"message": "no", "type": "permission_error"}}, LLMAuthenticationError),
+        (413, {"error": {"message": "too big"}}, LLMBadRequestError),
+        (529, None, LLMOverloadedError),
+    ],
+)
+def test_sdk_errors_map_by_status_and_error_type(status: int, body: object, expected: type) -> None:
+    from polos.llm.providers._base import map_sdk_error
+
+    error = map_sdk_error(_SDKError(status, body), provider="anthropic", secret=None)
+    assert type(error) is expected
+    assert error.provider == "anthropic"

@@ -241,3 +241,20 @@ async def test_reasoning_from_another_provider_is_not_sent_back(
     )
     await provider_for(server, name, llm_api).generate(request)
     assert "unsigned thoughts" not in json.dumps(server.requests[0].body)
+
+
+async def test_a_thinking_budget_above_max_output_tokens_is_refused(server: FakeLLMServer) -> None:
+    provider = provider_for(server, "anthropic", None)
+    request = simple_request("anthropic", thinking={"budget_tokens": 4096}, max_output_tokens=1000)
+    with pytest.raises(LLMConfigurationError, match="must be below max_output_tokens"):
+        await provider.generate(request)
+    assert server.count() == 0
+
+
+@pytest.mark.parametrize(("thinking", "effort"), [({"budget_tokens": 1024}, "low"), ({"budget_tokens": 20000}, "high")])
+async def test_openai_chat_maps_a_thinking_budget_to_an_effort(
+    server: FakeLLMServer, thinking: dict[str, int], effort: str
+) -> None:
+    server.script(["ok"])
+    await provider_for(server, "openai", "chat").generate(simple_request("openai", thinking=thinking))
+    assert server.requests[0].body["reasoning_effort"] == effort

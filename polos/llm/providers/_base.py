@@ -300,17 +300,20 @@ def map_sdk_error(error: BaseException, *, provider: str, secret: str | None) ->
             return LLMRateLimitError(f"{provider} rate limit: {message}", provider=provider)
         return LLMError(f"{provider} API error: {message}", provider=provider)
     described = f"{provider} API error {status}" + (f" ({error_type})" if error_type else "")
-    if status == 429 or error_type == "rate_limit_error":
+    if status < 400:
+        # An error event inside a stream that had started fine (HTTP 200): classify by its type.
+        described = f"{provider} stream error" + (f" ({error_type})" if error_type else "")
+    if status == 429 or error_type in _RATE_LIMIT_TYPES:
         return LLMRateLimitError(
             f"{described}: {message}", retry_after=retry_after, provider=provider, status_code=status
         )
-    if status in (401, 403):
+    if status in (401, 403) or error_type in _AUTH_TYPES:
         return LLMAuthenticationError(
             f"{described}: {message} (check the API key configured for {provider})",
             provider=provider,
             status_code=status,
         )
-    if status in (408, 409) or status >= 500:
+    if status in (408, 409) or status >= 500 or error_type in _SERVER_TYPES or status < 400:
         return LLMOverloadedError(
             f"{described}: {message}",
             provider=provider,
@@ -318,6 +321,11 @@ def map_sdk_error(error: BaseException, *, provider: str, secret: str | None) ->
             retry_after=retry_after,
         )
     return LLMBadRequestError(f"{described}: {message}", provider=provider, status_code=status)
+
+
+_RATE_LIMIT_TYPES = frozenset({"rate_limit_error", "rate_limit_exceeded"})
+_AUTH_TYPES = frozenset({"authentication_error", "permission_error", "invalid_api_key"})
+_SERVER_TYPES = frozenset({"overloaded_error", "api_error", "server_error"})
 
 
 def _provider_message(error: BaseException, body: Any) -> tuple[str, str | None]:

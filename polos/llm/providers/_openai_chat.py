@@ -90,10 +90,18 @@ def build_params(request: LLMRequest, *, official: bool = True) -> dict[str, Any
                 "strict": False,
             },
         }
-    if request.thinking and "effort" in request.thinking:
-        params["reasoning_effort"] = request.thinking["effort"]
+    if request.thinking and ("effort" in request.thinking or official):
+        params["reasoning_effort"] = reasoning_effort(request.thinking)
     params.update(provider_kwargs(request, "openai"))
     return params
+
+
+def reasoning_effort(thinking: dict[str, Any]) -> str:
+    """OpenAI's reasoning effort for neutral ``thinking`` settings (a token budget maps to a level)."""
+    if "effort" in thinking:
+        return str(thinking["effort"])
+    budget = int(thinking.get("budget_tokens") or 0)
+    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
 
 
 def parse_arguments(raw: str | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ..types import (
     ToolUsePart,
 )
 from ._base import provider_kwargs
-from ._openai_chat import parse_arguments
+from ._openai_chat import parse_arguments, reasoning_effort
 
 
 def build_params(request: LLMRequest) -> dict[str, Any]:
@@ -77,16 +77,9 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
             }
         }
     if request.thinking:
-        params["reasoning"] = {"effort": _effort(request.thinking), "summary": "auto"}
+        params["reasoning"] = {"effort": reasoning_effort(request.thinking), "summary": "auto"}
     params.update(provider_kwargs(request, "openai"))
     return params
-
-
-def _effort(thinking: dict[str, Any]) -> str:
-    if "effort" in thinking:
-        return str(thinking["effort"])
-    budget = int(thinking.get("budget_tokens") or 0)
-    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
 
 
 def parse_usage(usage: dict[str, Any] | None) -> LLMUsage:

@@ -102,6 +102,12 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
         budget = int(thinking["budget_tokens"])
         if request.max_output_tokens is None:
             max_tokens = budget + DEFAULT_MAX_TOKENS
+        elif max_tokens <= budget:
+            raise LLMConfigurationError(
+                f"The thinking budget ({budget} tokens) must be below max_output_tokens ({max_tokens}): "
+                "raise max_output_tokens or lower budget_tokens.",
+                provider="anthropic",
+            )
     params: dict[str, Any] = {
         "model": request.model,
         "max_tokens": max_tokens,

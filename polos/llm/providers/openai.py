@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import LLMConfigurationError
 from ..types import LLMRequest, LLMResponse, LLMStreamEvent
@@ -20,6 +21,12 @@ from ._base import SDKProvider
 LLM_APIS = ("responses", "chat")
 
 
+def is_openai_url(base_url: str) -> bool:
+    """Whether ``base_url`` is OpenAI's own API (rather than a compatible server)."""
+    host = urlsplit(base_url).hostname or ""
+    return host == "openai.com" or host.endswith(".openai.com")
+
+
 class OpenAIProvider(SDKProvider):
     """Calls the OpenAI Responses or Chat Completions API (or a compatible server).
 
@@ -28,6 +35,8 @@ class OpenAIProvider(SDKProvider):
         api_key: the API key (``OPENAI_API_KEY`` when ``None``).
         llm_api: ``"responses"`` (default) or ``"chat"``.
         name: the provider name used in errors, traces and rate-limit keys.
+        official: whether the server is OpenAI's own API (``max_completion_tokens``,
+            ``reasoning_effort``); inferred from the base URL when ``None``.
         retry_policy: how rate limits, overloads and connection errors are retried.
         timeout: seconds before one HTTP call times out.
     """
@@ -35,7 +44,9 @@ class OpenAIProvider(SDKProvider):
     api_key_env = "OPENAI_API_KEY"
     base_url_env = "OPENAI_BASE_URL"
 
-    def __init__(self, *, llm_api: str = "responses", name: str = "openai", **options: Any) -> None:
+    def __init__(
+        self, *, llm_api: str = "responses", name: str = "openai", official: bool | None = None, **options: Any
+    ) -> None:
         if llm_api not in LLM_APIS:
             raise LLMConfigurationError(
                 f"Unknown llm_api {llm_api!r} for the {name} provider; use 'responses' or 'chat'.",
@@ -44,6 +55,7 @@ class OpenAIProvider(SDKProvider):
         super().__init__(**options)
         self.name = name
         self.llm_api = llm_api
+        self.official = official
 
     def __repr__(self) -> str:
         return f"<OpenAIProvider {self.name!r} llm_api={self.llm_api!r} base_url={self.resolved_base_url()!r}>"
@@ -65,7 +77,11 @@ class OpenAIProvider(SDKProvider):
 
     @property
     def _official(self) -> bool:
-        return self.name == "openai"
+        # OpenAI's own API gets its newest field names; other servers often know only older ones.
+        if self.official is not None:
+            return self.official
+        base_url = self.resolved_base_url()
+        return base_url is None or is_openai_url(base_url)
 
     # Plain JSON bodies posted through the client's generic request method: see the note in
     # providers/anthropic.py (it skips the SDK's per-call transformation and response models).
