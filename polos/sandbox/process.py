@@ -69,6 +69,26 @@ async def _pump(stream: asyncio.StreamReader | None, buffer: BoundedBuffer) -> N
         buffer.feed(chunk)
 
 
+def rlimit_prefix(cpu_seconds: int | None, memory: int | None, file_size: int | None) -> list[str] | None:
+    """An argv prefix applying the limits with util-linux ``prlimit`` (``None`` when it is missing).
+
+    Cheaper than a ``preexec_fn``, which stops Python from spawning the child with vfork.
+    """
+    import shutil
+
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return None
+    prefix = [prlimit]
+    if cpu_seconds:
+        prefix.append(f"--cpu={cpu_seconds}:{cpu_seconds + 5}")
+    if memory:
+        prefix.append(f"--as={memory}")
+    if file_size:
+        prefix.append(f"--fsize={file_size}")
+    return [*prefix, "--"]
+
+
 def rlimit_setter(cpu_seconds: int | None, memory: int | None, file_size: int | None) -> Callable[[], None]:
     """A ``preexec_fn`` applying CPU-time, address-space and file-size limits in the child."""
     import resource
@@ -153,4 +173,4 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-__all__ = ["KILLED_EXIT_CODE", "BoundedBuffer", "parse_size", "rlimit_setter", "run_process"]
+__all__ = ["KILLED_EXIT_CODE", "BoundedBuffer", "parse_size", "rlimit_prefix", "rlimit_setter", "run_process"]

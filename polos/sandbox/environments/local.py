@@ -18,7 +18,7 @@ from typing import Literal
 from ..errors import PathNotAllowedError, SandboxConfigError, SandboxFileError, SandboxUnavailableError
 from ..files import glob_files, grep_files
 from ..output import is_binary
-from ..process import parse_size, rlimit_setter, run_process
+from ..process import parse_size, rlimit_prefix, rlimit_setter, run_process
 from ..security import ResolvedPath, Workspace, is_within
 from ..types import (
     DEFAULT_MAX_OUTPUT_CHARS,
@@ -199,14 +199,16 @@ class LocalEnvironment(ExecutionEnvironment):
             raise PathNotAllowedError(f"exec cwd {cwd!r} is not visible inside the sandbox")
         shell = ["/bin/sh", "-c", command]
         argv = [*self._bwrap_args(cwd), *shell] if self.bwrap else shell
+        limits = (self.config.cpu_seconds, self.memory, self.max_file_size)
+        prefix = rlimit_prefix(*limits)
         return await run_process(
-            argv,
+            [*prefix, *argv] if prefix else argv,
             cwd=cwd,
             env=self._command_env(opts.env),
             timeout=float(opts.timeout or DEFAULT_TIMEOUT_SECONDS),
             max_output_chars=self.max_output_chars,
             stdin=opts.stdin,
-            preexec_fn=rlimit_setter(self.config.cpu_seconds, self.memory, self.max_file_size),
+            preexec_fn=None if prefix else rlimit_setter(*limits),
         )
 
     def _roots(self) -> list[str]:
