@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max, Sum
 from django.db.models.functions import Length
 from django.utils import timezone
@@ -17,6 +18,8 @@ from django.utils import timezone
 from polos.memory.store import ConversationStore, bind_conversation_store
 
 from .models import AgentMemory, AgentMessage
+
+TABLE = AgentMessage._meta.db_table
 
 
 def _dumps(value: Any) -> str:
@@ -29,13 +32,17 @@ class DjangoConversationStore(ConversationStore):
     def append(self, conversation_id: str, index: int, messages: Sequence[dict[str, Any]]) -> None:
         if not messages:
             return
-        rows = [
-            AgentMessage(conversation_id=conversation_id, position=index + offset, data=_dumps(message))
-            for offset, message in enumerate(messages)
-        ]
-        AgentMessage.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["conversation_id", "position"], update_fields=["data"]
-        )
+        # One upsert statement (autocommit): this is on every LLM call's path.
+        now = timezone.now()
+        rows = [(conversation_id, index + offset, _dumps(m), now) for offset, m in enumerate(messages)]
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+        params = [value for row in rows for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {TABLE} (conversation_id, position, data, created_at) VALUES {values} "
+                "ON CONFLICT (conversation_id, position) DO UPDATE SET data = excluded.data",
+                params,
+            )
 
     def load(self, conversation_id: str, start: int = 0, end: int | None = None) -> list[dict[str, Any]]:
         rows = AgentMessage.objects.filter(conversation_id=conversation_id, position__gte=start)

@@ -26,6 +26,7 @@ from ..llm.types import (
     StreamDone,
     TextDelta,
     ToolSpec,
+    ToolUsePart,
 )
 from ..steps import error_json
 from ..store import NewEvent
@@ -68,8 +69,14 @@ class LLMCaller:
             metadata=metadata,
         )
 
-    async def call(self, key: str, number: int, messages: list[Message], *, stream: bool) -> tuple[LLMResponse, int]:
-        """The reply of the step ``key`` (recorded, or made now); returns it and its log position."""
+    async def call(
+        self, key: str, number: int, messages: list[Message], *, stream: bool, with_tool_events: bool = True
+    ) -> tuple[LLMResponse, int]:
+        """The reply of the step ``key`` (recorded, or made now); returns it and its log position.
+
+        The ``tool_call`` and ``tool_start`` events of the reply's tool calls are written with the
+        step unless ``with_tool_events`` is false (guardrails may still change the calls).
+        """
         run = self.run
         step = run.ctx.step
         record = step._lookup(key, LLM)
@@ -95,22 +102,7 @@ class LLMCaller:
             "cost_usd": response.cost_usd,
             "response_id": response.response_id,
         }
-        events = [
-            NewEvent(
-                "tool_call",
-                {
-                    "step": number,
-                    "tool_call": {
-                        "id": call.id,
-                        "call_id": call.id,
-                        "type": "function",
-                        "function": {"name": call.name, "arguments": json.dumps(call.input)},
-                    },
-                    "_metadata": run.metadata,
-                },
-            )
-            for call in response.tool_calls
-        ]
+        events = tool_events(number, response.tool_calls, run.metadata) if with_tool_events else []
         step._write(key, LLM, output=serialization.dumps(ref), started=started, events=events)
         return response, position
 
@@ -208,6 +200,27 @@ class LLMCaller:
                 NewEvent("text_delta", {"step": number, "chunk_index": 1, "content": text, "_metadata": run.metadata}),
             ]
         )
+
+
+def tool_events(number: int, calls: list[ToolUsePart], metadata: dict[str, Any]) -> list[NewEvent]:
+    """``tool_call`` then ``tool_start`` events for the tool calls of one reply."""
+    events = []
+    for call in calls:
+        function = {"name": call.name, "arguments": json.dumps(call.input)}
+        events.append(
+            NewEvent(
+                "tool_call",
+                {
+                    "step": number,
+                    "tool_call": {"id": call.id, "call_id": call.id, "type": "function", "function": function},
+                    "_metadata": metadata,
+                },
+            )
+        )
+    for call in calls:
+        data = {"step": number, "tool_name": call.name, "tool_call_id": call.id, "input": call.input}
+        events.append(NewEvent("tool_start", {**data, "_metadata": metadata}))
+    return events
 
 
 HANDOFF_SCHEMA: dict[str, Any] = {

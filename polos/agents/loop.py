@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .agent import Agent
 
 DEFAULT_MAX_STEPS = 10
+SETUP = "agent_setup"  # recorded step kind (a persisted name)
 HIDDEN = "_hidden"
 
 
@@ -70,6 +71,7 @@ class AgentRun:
         self.conversation_id = ""
         self.position = 0
         self.entries: list[dict[str, Any]] = []  # this run's log entries, from ``start``
+        self.pending: list[tuple[int, dict[str, Any]]] = []  # deferred log writes
         self.start = 0
         self.messages: list[Message] = []
         self.system: str | None = agent.system_prompt
@@ -107,8 +109,12 @@ class AgentRun:
             )
         return found[0]
 
-    def write(self, message: Message, *, hidden: bool = False) -> int:
-        """Append ``message`` to the log at the next position (idempotent on replay); returns it."""
+    def write(self, message: Message, *, hidden: bool = False, defer: bool = False) -> int:
+        """Append ``message`` to the log at the next position (idempotent on replay); returns it.
+
+        With ``defer`` the write waits for the next one (or :meth:`flush`), so that a tool-results
+        message and the next reply cost one statement.
+        """
         position = self.position
         self.position += 1
         data = dump_message(message)
@@ -117,12 +123,27 @@ class AgentRun:
         offset = position - self.start
         if offset < len(self.entries) and self.entries[offset] == data:
             return position  # already written by an earlier run of this execution
-        self.log.append(self.conversation_id, position, [data])
         if offset < len(self.entries):
             self.entries[offset] = data
         elif offset == len(self.entries):
             self.entries.append(data)
+        self.pending.append((position, data))
+        if not defer:
+            self.flush()
         return position
+
+    def flush(self) -> None:
+        """Write the deferred log entries (contiguous runs, one statement each)."""
+        pending, self.pending = self.pending, []
+        while pending:
+            first = pending[0][0]
+            run = [pending[0][1]]
+            index = 1
+            while index < len(pending) and pending[index][0] == first + index:
+                run.append(pending[index][1])
+                index += 1
+            self.log.append(self.conversation_id, first, run)
+            pending = pending[index:]
 
     def hide(self, position: int) -> None:
         """Mark a written reply as not part of the conversation (a rejected attempt)."""
@@ -162,7 +183,16 @@ class AgentRun:
         ctx = self.ctx
         agent = self.agent
         new_messages = input_messages(self.payload.get("input"), agent.id)
-        setup = await ctx.step.run("agent_setup", self._locate, max_retries=0)
+        record = ctx.step._lookup("agent_setup", SETUP)
+        fresh = record is None
+        if record is not None:
+            setup = ctx.step._value(record)
+        else:
+            setup = await self._locate()
+            started = {"agent_id": agent.id, "conversation_id": setup["conversation_id"], "_metadata": self.metadata}
+            ctx.step._write(
+                "agent_setup", SETUP, output=serialization.dumps(setup), events=[NewEvent("agent_start", started)]
+            )
         self.conversation_id = ctx.conversation_id = setup["conversation_id"]
         self.start = self.position = int(setup["start"])
         summary, upto = setup.get("summary"), int(setup.get("summary_upto") or 0)
@@ -173,11 +203,13 @@ class AgentRun:
                 if not entry.get(HIDDEN):
                     history.append(load_message(entry))
                     positions.append(upto + offset)
-        self.entries = self.log.load(self.conversation_id, self.start)
+        # A fresh run has written nothing yet; a replay reads back what earlier runs wrote.
+        self.entries = [] if fresh else self.log.load(self.conversation_id, self.start)
         if agent.compaction is not None and agent.compaction.enabled and history:
             from .compaction import compact
 
             summary, history = await compact(self, summary, history, positions)
+        history = _well_formed(history)
         if agent.max_history_messages is not None:
             history = _trim(history, agent.max_history_messages)
         if summary:
@@ -185,7 +217,7 @@ class AgentRun:
                 f"{agent.system_prompt or ''}\n\n<conversation_summary>\n{summary}\n</conversation_summary>".lstrip()
             )
         for message in new_messages:
-            self.write(message)
+            self.write(message, defer=True)  # written with the first reply
         self.messages = [*history, *new_messages]
 
     async def _locate(self) -> dict[str, Any]:
@@ -193,21 +225,13 @@ class AgentRun:
         ctx = self.ctx
         conversation_id = self.payload.get("conversation_id")
         if not conversation_id and self.session_id:
-            conversation_id = f"session:{self.session_id}:{self.agent.id}"
+            conversation_id = f"session:{ctx.project_id}:{self.session_id}:{self.agent.id}"
         if not conversation_id:
-            conversation_id = f"run:{ctx.execution_id}"
+            return {"conversation_id": f"run:{ctx.execution_id}", "start": 0}
         summary = self.log.get_value(f"summary:{conversation_id}") or {}
-        start = self.log.length(conversation_id) if not conversation_id.startswith("run:") else 0
-        events = [
-            NewEvent(
-                "agent_start",
-                {"agent_id": self.agent.id, "conversation_id": conversation_id, "_metadata": self.metadata},
-            )
-        ]
-        self.publish(events)
         return {
             "conversation_id": conversation_id,
-            "start": start,
+            "start": self.log.length(conversation_id),
             "summary": summary.get("summary"),
             "summary_upto": summary.get("upto", 0),
         }
@@ -247,7 +271,7 @@ class AgentRun:
                 step.tool_results = results
                 self.tool_results.extend(results)
                 message = Message(role="user", content=list(parts))
-                self.write(message)
+                self.write(message, defer=True)
                 self.messages.append(message)
             self.steps.append(step)
             await self._run_hooks(f"on_agent_step_end_{number}", agent.on_agent_step_end, current_output=step)
@@ -317,7 +341,9 @@ class AgentRun:
         position = -1
         for attempt in range(attempts):
             key = f"llm_{number}" if attempt == 0 else f"llm_{number}_retry_{attempt}"
-            response, position = await self.llm.call(key, number, request_messages, stream=not agent.guardrails)
+            response, position = await self.llm.call(
+                key, number, request_messages, stream=not agent.guardrails, with_tool_events=not agent.guardrails
+            )
             self._count(response)
             if not agent.guardrails:
                 break
@@ -441,6 +467,7 @@ class AgentRun:
         return merged
 
     async def _finish(self, result: AgentResult) -> AgentResult:
+        self.flush()
         outcome = await self._run_hooks("on_end", self.agent.agent_on_end, current_output=result)
         if outcome.modified_output is not None:
             modified = outcome.modified_output
@@ -565,6 +592,28 @@ def _flatten(messages: list[Message]) -> list[Message]:
     while flat and flat[0].role != "user":
         flat.pop(0)
     return flat
+
+
+def _well_formed(history: list[Message]) -> list[Message]:
+    """History the providers accept: every tool call answered in the next message, no stray results.
+
+    A run that failed between a tool call and its results leaves an unanswered call behind.
+    """
+    out: list[Message] = []
+    for index, message in enumerate(history):
+        following = history[index + 1] if index + 1 < len(history) else None
+        answered = {p.tool_use_id for p in following.content if isinstance(p, ToolResultPart)} if following else set()
+        previous = out[-1] if out else None
+        asked = {p.id for p in previous.content if isinstance(p, ToolUsePart)} if previous else set()
+        parts = [
+            p
+            for p in message.content
+            if not (isinstance(p, ToolUsePart) and p.id not in answered)
+            and not (isinstance(p, ToolResultPart) and p.tool_use_id not in asked)
+        ]
+        if parts:
+            out.append(message if len(parts) == len(message.content) else Message(role=message.role, content=parts))
+    return out
 
 
 def _trim(history: list[Message], limit: int) -> list[Message]:

@@ -74,6 +74,10 @@ class Tool(Workflow):
             skips further questions for the rest of the agent run), ``"none"``/``None`` never.
         input_model: a pydantic model the input is validated into before the tool runs.
         on_start / on_end: workflow hooks.
+        inline: how an agent runs a call: ``True`` as a durable step of the agent's own execution
+            (fast: no child execution, no queue hop), ``False`` as a child execution.  ``None``
+            (default): inline for plain function tools without approval or queue, a child
+            execution otherwise (tools that suspend, subclasses such as sandbox tools).
     """
 
     workflow_type = "tool"
@@ -89,6 +93,7 @@ class Tool(Workflow):
         input_model: type[BaseModel] | None = None,
         on_start: Hook | list[Hook] | None = None,
         on_end: Hook | list[Hook] | None = None,
+        inline: bool | None = None,
     ) -> None:
         if not isinstance(id, str) or not id or not all(c.isalnum() or c in "_-" for c in id) or len(id) > 64:
             raise WorkflowDefinitionError(
@@ -101,6 +106,7 @@ class Tool(Workflow):
         if func is not None and not callable(func):
             raise WorkflowDefinitionError(f"tool {id!r}: func must be callable, got {type(func).__name__}")
         self.tool_func = func
+        self.inline = inline
         self.input_model = input_model
         self.approval: ToolApproval | None = approval
         self._func_takes_input = _takes_input(func, id) if func is not None else True
@@ -116,6 +122,19 @@ class Tool(Workflow):
         if func is None and type(self).execute is Tool.execute:
             raise WorkflowDefinitionError(f"tool {id!r}: pass func=... or subclass Tool and override execute()")
         register_tool(self)
+
+    @property
+    def runs_inline(self) -> bool:
+        """Whether an agent runs calls of this tool as steps of its own execution (see ``inline``)."""
+        if self.inline is not None:
+            return self.inline
+        return (
+            type(self) is Tool
+            and self.approval != "always"
+            and self.queue is None
+            and not self.on_start
+            and not self.on_end
+        )
 
     # --- what the model sees -------------------------------------------------------------------
 
@@ -379,6 +398,7 @@ def tool(
     queue: str | Queue | dict[str, Any] | None = None,
     on_start: Hook | list[Hook] | None = None,
     on_end: Hook | list[Hook] | None = None,
+    inline: bool | None = None,
 ) -> Any:
     """Make a function a tool: ``@tool`` or ``@tool(id=..., description=..., approval="always")``.
 
@@ -399,6 +419,7 @@ def tool(
             input_model=_input_model_of(f),
             on_start=on_start,
             on_end=on_end,
+            inline=inline,
         )
 
     if func is not None:

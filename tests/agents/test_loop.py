@@ -29,8 +29,8 @@ class City(BaseModel):
     city: str
 
 
-def weather_tool(calls: list[str] | None = None):
-    @tool(description="Current weather of a city")
+def weather_tool(calls: list[str] | None = None, inline: bool | None = None):
+    @tool(description="Current weather of a city", inline=inline)
     async def get_weather(ctx: WorkflowContext, input: City) -> dict:
         if calls is not None:
             calls.append(input.city)
@@ -61,16 +61,32 @@ async def test_tool_loop_returns_the_final_answer(runtime):
     assert model.requests[0].tools[0].input_schema["required"] == ["city"]
 
 
-async def test_several_tool_calls_run_in_parallel_as_child_executions(runtime):
-    model = ScriptedModel(
-        [Reply(tool_calls=[("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"})]), "done"]
-    )
-    agent = Agent(id="t_parallel", provider=model, model="m", tools=[weather_tool()])
+@pytest.mark.parametrize("inline", [True, False], ids=["inline-steps", "child-executions"])
+async def test_several_tool_calls_run_in_parallel(runtime, inline):
+    import asyncio
+
+    running: list[int] = []
+    overlap: list[int] = []
+
+    @tool(inline=inline)
+    async def slow(ctx: WorkflowContext, input: City) -> str:
+        running.append(1)
+        await asyncio.sleep(0.05)
+        overlap.append(len(running))
+        return input.city
+
+    model = ScriptedModel([Reply(tool_calls=[("slow", {"city": "Paris"}), ("slow", {"city": "Oslo"})]), "done"])
+    agent = Agent(id="t_parallel", provider=model, model="m", tools=[slow])
     result = await agent.run(runtime.client, "Paris and Oslo?")
-    assert [r.result["city"] for r in result.tool_results] == ["Paris", "Oslo"]
+    assert [r.result for r in result.tool_results] == ["Paris", "Oslo"]
+    assert overlap[0] == 2  # the second call started before the first finished
     children = [r for r in runtime.store._rows.values() if r.record.parent_execution_id == result.agent_run_id]
-    assert sorted(c.record.workflow_type for c in children) == ["tool", "tool"]
-    assert len({c.record.batch_index for c in children}) == 2
+    steps = set(runtime.store._rows[result.agent_run_id].steps)
+    if inline:
+        assert children == [] and {"tool_1_0", "tool_1_1"} <= steps
+    else:
+        assert sorted(c.record.workflow_type for c in children) == ["tool", "tool"]
+        assert "tools_1" in steps
 
 
 async def test_unknown_tool_and_invalid_input_are_reported_to_the_model(runtime):
