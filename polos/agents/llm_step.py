@@ -217,8 +217,8 @@ def tool_events(number: int, calls: list[ToolUsePart], metadata: dict[str, Any])
                 },
             )
         )
-    for call in calls:
-        data = {"step": number, "tool_name": call.name, "tool_call_id": call.id, "input": call.input}
+    for call in calls:  # the input is in the tool_call event already
+        data = {"step": number, "tool_name": call.name, "tool_call_id": call.id}
         events.append(NewEvent("tool_start", {**data, "_metadata": metadata}))
     return events
 

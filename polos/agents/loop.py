@@ -479,7 +479,8 @@ class AgentRun:
                 result = result.model_copy(update={"result": modified})
         await self.ctx.step.publish_workflow_event(
             "agent_finish",
-            {"result": result.model_dump(mode="json"), "_metadata": self.metadata},
+            # The tool results are in the run's tool_finish events and its result: not copied again.
+            {"result": result.model_dump(mode="json", exclude={"tool_results"}), "_metadata": self.metadata},
             event_type="agent_finish",
         )
         return result
