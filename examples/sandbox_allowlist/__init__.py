@@ -1,0 +1,1 @@
+"""Example package (see README.md)."""
