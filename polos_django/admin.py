@@ -259,7 +259,6 @@ class PendingApprovalAdmin(admin.ModelAdmin):
     """The inbox: suspends waiting for a person. Answering needs ``polos.answer_pendingapproval``."""
 
     list_display = ("title", "workflow", "step_key", "execution_link", "created_at", "expires_at", "answer_link")
-    list_filter = ("created_at",)
     search_fields = ("step_key", "execution__id", "execution__workflow_id")
     actions = ["approve_selected", "reject_selected"]
     list_select_related = ("execution",)
@@ -272,6 +271,10 @@ class PendingApprovalAdmin(admin.ModelAdmin):
             event_type=Concat(Value("suspend_", output_field=CharField()), OuterRef("step_key")),
         ).order_by("-id")
         return super().get_queryset(request).annotate(suspend_data=Subquery(suspend.values("data")[:1]))
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        title = "Pending approvals: select to approve or reject, or open one to answer its form"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     # Pending approvals are answered, never added, edited or deleted by hand.
     def has_add_permission(self, request: HttpRequest) -> bool:

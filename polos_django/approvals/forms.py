@@ -127,6 +127,8 @@ class SuspendForm(forms.Form):
                 value = None
             elif f.type in ("text", "textarea") and value == "" and not f.required:
                 value = f.default if isinstance(f.default, str) else ""
+            elif f.type == "textarea" and isinstance(value, str):
+                value = value.replace("\r\n", "\n")  # browsers post CRLF line breaks
             data[f.key] = value
         return data
 

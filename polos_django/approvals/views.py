@@ -1,7 +1,8 @@
 """The approval page: GET shows the suspend's form, POST answers it (CSRF-protected, once).
 
 Forged, expired, used and closed links get a page that says so (404 / 410 / 200), never a stack
-trace. Responses are never cached, never framed, and send no ``Referer`` (the URL is the credential).
+trace. Responses are never cached, never framed, and send a ``Referer`` only to this site: the URL
+is the credential (``no-referrer`` would make browsers post ``Origin: null``, failing the CSRF check).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ TEMPLATES = "polos/approvals/"
 
 def _page(request: HttpRequest, name: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     response = render(request, TEMPLATES + name, context, status=status)
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 
@@ -138,5 +139,5 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
     except ApprovalLinkError:
         return _problem(request, 404, "This link is not valid", "Ask for a new link.")
     response = HttpResponseRedirect(f"{links.approval_path()}{row.token}/")
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response

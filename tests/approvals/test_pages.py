@@ -32,7 +32,7 @@ def test_page_renders_every_field_and_the_context_inert(suspended):
     assert response.status_code == 200
     html = response.content.decode()
     assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
-    assert response["X-Frame-Options"] == "DENY" and response["Referrer-Policy"] == "no-referrer"
+    assert response["X-Frame-Options"] == "DENY" and response["Referrer-Policy"] == "same-origin"
     for name in ("reason", "notes", "replicas", "notify_team", "region"):
         assert f'name="{name}"' in html
     assert '<label for="id_reason">' in html
