@@ -25,13 +25,15 @@ class ReasoningPart(BaseModel):
     """Model reasoning (Anthropic extended thinking, OpenAI reasoning summaries).
 
     Passed back unchanged on the next turn: Anthropic checks the ``signature`` of thinking blocks, and
-    ``redacted`` blocks carry their opaque payload in ``text``.
+    ``redacted`` blocks carry their opaque payload in ``text``.  ``provider`` says which API produced
+    it (``None`` counts as Anthropic): reasoning is only sent back to the API it came from.
     """
 
     type: Literal["reasoning"] = "reasoning"
     text: str
     signature: str | None = None
     redacted: bool = False
+    provider: str | None = None
 
 
 class ToolUsePart(BaseModel):

@@ -222,16 +222,17 @@ def chat_events(reply: Reply, body: dict[str, Any], index: int) -> list[SSEvent]
 # --- OpenAI Responses -------------------------------------------------------------------------
 
 
-def _responses_items(reply: Reply, index: int) -> list[dict[str, Any]]:
+def _responses_items(reply: Reply, index: int, body: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     if reply.reasoning is not None:
-        items.append(
-            {
-                "type": "reasoning",
-                "id": f"rs_fake_{index}",
-                "summary": [{"type": "summary_text", "text": reply.reasoning}],
-            }
-        )
+        reasoning: dict[str, Any] = {
+            "type": "reasoning",
+            "id": f"rs_fake_{index}",
+            "summary": [{"type": "summary_text", "text": reply.reasoning}],
+        }
+        if "reasoning.encrypted_content" in (body.get("include") or []):
+            reasoning["encrypted_content"] = f"encrypted-{index}"
+        items.append(reasoning)
     if reply.text is not None:
         items.append(
             {
@@ -271,7 +272,7 @@ def response_object(reply: Reply, body: dict[str, Any], index: int) -> dict[str,
         "error": None,
         "model": body.get("model") or "fake",
         "instructions": body.get("instructions"),
-        "output": _responses_items(reply, index),
+        "output": _responses_items(reply, index, body),
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],

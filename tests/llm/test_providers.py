@@ -258,3 +258,27 @@ async def test_openai_chat_maps_a_thinking_budget_to_an_effort(
     server.script(["ok"])
     await provider_for(server, "openai", "chat").generate(simple_request("openai", thinking=thinking))
     assert server.requests[0].body["reasoning_effort"] == effort
+
+
+async def test_openai_reasoning_items_are_sent_back_encrypted_and_only_to_openai(server: FakeLLMServer) -> None:
+    server.script([Reply(reasoning="Plan: call add.", tool_calls=[("add", {"a": 1, "b": 2})]), "3", "ok"])
+    provider = provider_for(server, "openai", "responses")
+    request = simple_request("openai", thinking={"effort": "low"})
+    first = await provider.generate(request)
+    assert server.requests[0].body["include"] == ["reasoning.encrypted_content"]
+    [reasoning] = [p for p in first.content if isinstance(p, ReasoningPart)]
+    assert (reasoning.text, reasoning.provider) == ("Plan: call add.", "openai")
+    request.messages.extend(
+        [
+            first.to_message(),
+            Message(role="user", content=[ToolResultPart(tool_use_id=first.tool_calls[0].id, content="3")]),
+        ]
+    )
+    await provider.generate(request)
+    sent = server.requests[1].body["input"][1]
+    assert sent["type"] == "reasoning" and sent["id"] == "rs_fake_0"
+    assert sent["encrypted_content"] == "encrypted-0"
+    assert sent["summary"] == [{"type": "summary_text", "text": "Plan: call add."}]
+
+    await provider_for(server, "anthropic", None).generate(request.model_copy(update={"model": "claude-haiku-4-5"}))
+    assert "encrypted-0" not in json.dumps(server.requests[2].body)

@@ -134,7 +134,7 @@ def parse_completion(data: dict[str, Any], request: LLMRequest) -> LLMResponse:
     content: list[ContentPart] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
-        content.append(ReasoningPart(text=reasoning))
+        content.append(ReasoningPart(text=reasoning, provider="openai-chat"))
     if message.get("content"):
         content.append(TextPart(text=message["content"]))
     elif message.get("refusal"):
@@ -209,7 +209,7 @@ class ChatStreamAssembler:
         calls = self.tool_calls()
         content: list[ContentPart] = []
         if self.reasoning:
-            content.append(ReasoningPart(text=self.reasoning))
+            content.append(ReasoningPart(text=self.reasoning, provider="openai-chat"))
         if self.text:
             content.append(TextPart(text=self.text))
         content.extend(calls)

@@ -47,8 +47,9 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
                 )
             elif isinstance(part, ToolResultPart):
                 items.append({"type": "function_call_output", "call_id": part.tool_use_id, "output": part.content})
-            # Reasoning parts are not sent back: replaying them needs OpenAI's encrypted reasoning
-            # items, and the model answers correctly without them.
+            elif part.provider == REASONING_PROVIDER and part.signature:
+                # An OpenAI reasoning item, sent back so the model keeps its reasoning across tool calls.
+                items.append(_reasoning_item(part.text, part.signature))
     params: dict[str, Any] = {"model": request.model, "input": items, "store": False}
     if request.system:
         params["instructions"] = request.system
@@ -78,8 +79,35 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
         }
     if request.thinking:
         params["reasoning"] = {"effort": reasoning_effort(request.thinking), "summary": "auto"}
+        # Nothing is stored at OpenAI (store=False): the reasoning comes back encrypted, to send again.
+        params["include"] = ["reasoning.encrypted_content"]
     params.update(provider_kwargs(request, "openai"))
     return params
+
+
+REASONING_PROVIDER = "openai"
+
+
+def _signature(item: dict[str, Any]) -> str | None:
+    # The id and encrypted content of a reasoning item, kept in the part's signature.
+    if not item.get("encrypted_content"):
+        return None
+    return json.dumps({"id": item.get("id"), "encrypted_content": item["encrypted_content"]})
+
+
+def _reasoning_item(text: str, signature: str) -> dict[str, Any]:
+    try:
+        saved = json.loads(signature)
+    except ValueError:
+        saved = {}
+    item: dict[str, Any] = {
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": text}] if text else [],
+        "encrypted_content": saved.get("encrypted_content"),
+    }
+    if saved.get("id"):
+        item["id"] = saved["id"]
+    return item
 
 
 def parse_usage(usage: dict[str, Any] | None) -> LLMUsage:
@@ -117,8 +145,9 @@ def parse_response(data: dict[str, Any], request: LLMRequest) -> LLMResponse:
             )
         elif kind == "reasoning":
             summary = "".join(s.get("text") or "" for s in item.get("summary") or [])
-            if summary:
-                content.append(ReasoningPart(text=summary))
+            signature = _signature(item)
+            if summary or signature:
+                content.append(ReasoningPart(text=summary, signature=signature, provider=REASONING_PROVIDER))
     incomplete = (data.get("incomplete_details") or {}).get("reason")
     if any(isinstance(p, ToolUsePart) for p in content):
         stop = "tool_use"

@@ -33,6 +33,9 @@ from ._base import SDKProvider, provider_kwargs
 
 DEFAULT_MAX_TOKENS = 4096
 MESSAGES_PATH = "/v1/messages"
+NAME = "anthropic"
+# A provider-neutral thinking effort as an Anthropic thinking budget.
+EFFORT_BUDGETS = {"low": 2048, "medium": 8192, "high": 16384}
 _CACHE = {"type": "ephemeral"}
 
 
@@ -151,12 +154,17 @@ def _thinking(config: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     if "type" in config:
         return dict(config)
-    if "budget_tokens" not in config:
-        raise LLMConfigurationError(
-            "Anthropic thinking needs a budget: thinking={'budget_tokens': 2048} (at least 1024).",
-            provider="anthropic",
-        )
-    return {"type": "enabled", **config}
+    settings = {k: v for k, v in config.items() if k != "effort"}
+    if "budget_tokens" not in settings:
+        effort = config.get("effort")
+        if effort not in EFFORT_BUDGETS:
+            raise LLMConfigurationError(
+                "Anthropic thinking needs a budget: thinking={'budget_tokens': 2048} (at least 1024), "
+                "or an effort of 'low', 'medium' or 'high'.",
+                provider="anthropic",
+            )
+        settings["budget_tokens"] = EFFORT_BUDGETS[effort]
+    return {"type": "enabled", **settings}
 
 
 def _messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -169,8 +177,10 @@ def _messages(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def _sendable(part: ContentPart) -> bool:
-    # Reasoning without a signature came from another provider: Anthropic would reject it.
-    return not isinstance(part, ReasoningPart) or part.redacted or bool(part.signature)
+    # Reasoning from another API (or without a signature) would be rejected by Anthropic.
+    if not isinstance(part, ReasoningPart):
+        return True
+    return part.provider in (None, "anthropic") and (part.redacted or bool(part.signature))
 
 
 def _block(part: ContentPart) -> dict[str, Any]:
@@ -224,9 +234,9 @@ def _part(block: dict[str, Any]) -> ContentPart | None:
     if kind == "tool_use":
         return ToolUsePart(id=block["id"], name=block["name"], input=block.get("input") or {})
     if kind == "thinking":
-        return ReasoningPart(text=block.get("thinking") or "", signature=block.get("signature"))
+        return ReasoningPart(text=block.get("thinking") or "", signature=block.get("signature"), provider=NAME)
     if kind == "redacted_thinking":
-        return ReasoningPart(text=block.get("data") or "", redacted=True)
+        return ReasoningPart(text=block.get("data") or "", redacted=True, provider=NAME)
     return None  # server tool blocks and future types are not part of the neutral model
 
 
