@@ -19,14 +19,15 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def truncate(text: str, max_chars: int) -> tuple[str, bool]:
+def truncate(text: str, max_chars: int, dropped: int = 0) -> tuple[str, bool]:
     """Keep the head and the tail of ``text`` within ``max_chars``, with a marker in between.
 
     The tail usually holds the error and the head the command's context, so both are kept.
+    ``dropped`` counts characters already left out of the middle of ``text`` (never captured).
     """
-    if max_chars <= 0 or len(text) <= max_chars:
+    if max_chars <= 0 or (len(text) <= max_chars and not dropped):
         return text, False
-    omitted = len(text) - max_chars
+    omitted = max(0, len(text) - max_chars) + dropped
     marker = f"\n\n[... {omitted} characters truncated ...]\n\n"
     keep = max(0, max_chars - len(marker))
     head = keep // 2
@@ -34,10 +35,10 @@ def truncate(text: str, max_chars: int) -> tuple[str, bool]:
     return text[:head] + marker + (text[-tail:] if tail else ""), True
 
 
-def clean_output(data: bytes | str, max_chars: int) -> tuple[str, bool]:
-    """Decode, strip ANSI and truncate one output stream."""
+def clean_output(data: bytes | str, max_chars: int, dropped: int = 0) -> tuple[str, bool]:
+    """Decode, strip ANSI and truncate one output stream (``dropped``: bytes never captured)."""
     text = decode(data) if isinstance(data, bytes) else data
-    return truncate(strip_ansi(text), max_chars)
+    return truncate(strip_ansi(text), max_chars, dropped)
 
 
 def is_binary(sample: bytes) -> bool:

@@ -51,12 +51,13 @@ class BoundedBuffer:
             if len(self.tail) > self.keep:
                 del self.tail[: len(self.tail) - self.keep]
 
+    @property
+    def dropped(self) -> int:
+        """Bytes between the head and the tail that were not kept."""
+        return self.total - len(self.head) - len(self.tail)
+
     def value(self) -> bytes:
-        dropped = self.total - len(self.head) - len(self.tail)
-        if dropped <= 0:
-            return bytes(self.head + self.tail)
-        # Pad with a run that clean_output's truncation will cut out and count.
-        return bytes(self.head) + b"\n" + b"." * min(dropped, self.keep) + b"\n" + bytes(self.tail)
+        return bytes(self.head + self.tail)
 
 
 async def _pump(stream: asyncio.StreamReader | None, buffer: BoundedBuffer) -> None:
@@ -155,8 +156,8 @@ async def run_process(
         code = 128 - code
     if timed_out:
         code = KILLED_EXIT_CODE
-    stdout, t1 = clean_output(out.value(), max_output_chars)
-    stderr, t2 = clean_output(err.value(), max_output_chars)
+    stdout, t1 = clean_output(out.value(), max_output_chars, out.dropped)
+    stderr, t2 = clean_output(err.value(), max_output_chars, err.dropped)
     if timed_out:
         stderr = (stderr + "\n" if stderr else "") + f"[killed: the command ran longer than its {timeout:g} s timeout]"
     return ExecResult(

@@ -141,6 +141,8 @@ def test_bounded_buffer_keeps_both_ends() -> None:
     value = buffer.value()
     assert value.startswith(b"A" * 1024) and value.endswith(b"Z" * 10)
     assert len(value) < 4000 and buffer.total == 1024 + 100_000 + 10
+    text, truncated = clean_output(value, 500, buffer.dropped)
+    assert truncated and f"[... {len(value) - 500 + buffer.dropped} characters truncated ...]" in text
 
 
 def test_sizes_and_durations() -> None:

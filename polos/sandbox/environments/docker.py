@@ -240,6 +240,12 @@ class DockerEnvironment(ExecutionEnvironment):
     def _raw_exec(
         self, cmd: list[str], workdir: str | None, env: dict[str, str] | None, keep: int = 1 << 20
     ) -> tuple[int, bytes, bytes]:
+        code, out, err = self._exec_buffers(cmd, workdir, env, keep)
+        return code, out.value(), err.value()
+
+    def _exec_buffers(
+        self, cmd: list[str], workdir: str | None, env: dict[str, str] | None, keep: int
+    ) -> tuple[int, BoundedBuffer, BoundedBuffer]:
         api = self._api()
         exec_id = api.exec_create(self._container.id, cmd, workdir=workdir, environment=env)["Id"]
         out, err = BoundedBuffer(keep), BoundedBuffer(keep)
@@ -249,7 +255,7 @@ class DockerEnvironment(ExecutionEnvironment):
             if chunk_err:
                 err.feed(chunk_err)
         code = api.exec_inspect(exec_id).get("ExitCode")
-        return (code if code is not None else KILLED_EXIT_CODE), out.value(), err.value()
+        return (code if code is not None else KILLED_EXIT_CODE), out, err
 
     def _api(self) -> Any:
         if self._container is None:
@@ -272,7 +278,7 @@ class DockerEnvironment(ExecutionEnvironment):
         result: dict[str, Any] = {}
 
         def run() -> None:
-            result["value"] = self._raw_exec(["sh", "-c", script, command], workdir, env, self.max_output_chars * 4)
+            result["value"] = self._exec_buffers(["sh", "-c", script, command], workdir, env, self.max_output_chars * 4)
 
         import threading
 
@@ -289,11 +295,11 @@ class DockerEnvironment(ExecutionEnvironment):
         if "value" not in result:
             if not timed_out:
                 raise SandboxError(f"command in sandbox container {self.name} failed to run")
-            code, out, err = KILLED_EXIT_CODE, b"", b""
+            code, out, err = KILLED_EXIT_CODE, BoundedBuffer(0), BoundedBuffer(0)
         else:
             code, out, err = result["value"]
-        stdout, t1 = clean_output(out, self.max_output_chars)
-        stderr, t2 = clean_output(err, self.max_output_chars)
+        stdout, t1 = clean_output(out.value(), self.max_output_chars, out.dropped)
+        stderr, t2 = clean_output(err.value(), self.max_output_chars, err.dropped)
         if timed_out:
             code = KILLED_EXIT_CODE
             stderr = (
