@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 
 from polos.store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, WAITING
 
@@ -108,7 +108,10 @@ def execution_page(filters: ExecutionFilters, size: int = PAGE_SIZE) -> Executio
     """One page of the executions list, newest first (see module docstring)."""
     rows = Execution.objects.all()
     if filters.scope == "roots":
-        rows = rows.filter(parent__isnull=True)
+        # Roots are their own root.  Said this way (a column compared with a column) no index
+        # matches, so the planner walks the created_at index in page order; "parent IS NULL" makes
+        # SQLite pick the parent index, match every row and sort them all (40 ms at 100,000 rows).
+        rows = rows.filter(root_execution_id=F("id"))
     if filters.status:
         rows = rows.filter(status=filters.status)
     if filters.workflow:
@@ -119,12 +122,13 @@ def execution_page(filters: ExecutionFilters, size: int = PAGE_SIZE) -> Executio
     backwards = filters.after is not None and filters.before is None
     if filters.before is not None:
         when, ident = filters.before
-        rows = rows.filter(Q(created_at__lt=when) | Q(created_at=when, id__lt=ident))
+        # The redundant bound makes the range indexable (an OR of two ranges is not, on SQLite).
+        rows = rows.filter(Q(created_at__lte=when), Q(created_at__lt=when) | Q(id__lt=ident))
         order = ("-created_at", "-id")
     elif backwards:
         assert filters.after is not None
         when, ident = filters.after
-        rows = rows.filter(Q(created_at__gt=when) | Q(created_at=when, id__gt=ident))
+        rows = rows.filter(Q(created_at__gte=when), Q(created_at__gt=when) | Q(id__gt=ident))
         order = ("created_at", "id")
     else:
         order = ("-created_at", "-id")

@@ -69,6 +69,7 @@ def executions(request: HttpRequest) -> HttpResponse:
         "statuses": queries.STATUSES,
         "counts": queries.active_counts(),
         "first_page": filters.before is None and filters.after is None,
+        "base": reverse("polos_ui:executions"),  # row links built from it: one reverse() per page, not per row
     }
     return render(request, "polos/ui/executions.html", context)
 
