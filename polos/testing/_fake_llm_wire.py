@@ -298,37 +298,30 @@ def responses_events(reply: Reply, body: dict[str, Any], index: int) -> list[SSE
         sequence += 1
 
     emit("response.created", response={**final, "status": "in_progress", "output": [], "usage": None})
+    emit("response.in_progress", response={**final, "status": "in_progress", "output": [], "usage": None})
     for position, item in enumerate(final["output"]):
         kind = item["type"]
+        where = {"item_id": item["id"], "output_index": position}
         if kind == "message":
             emit("response.output_item.added", output_index=position, item={**item, "content": []})
-            for chunk in split_chunks(item["content"][0]["text"]):
-                emit(
-                    "response.output_text.delta",
-                    item_id=item["id"],
-                    output_index=position,
-                    content_index=0,
-                    delta=chunk,
-                    logprobs=[],
-                )
+            part = item["content"][0]
+            emit("response.content_part.added", **where, content_index=0, part={**part, "text": ""})
+            for chunk in split_chunks(part["text"]):
+                emit("response.output_text.delta", **where, content_index=0, delta=chunk, logprobs=[])
+            emit("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[])
+            emit("response.content_part.done", **where, content_index=0, part=part)
         elif kind == "reasoning":
             emit("response.output_item.added", output_index=position, item={**item, "summary": []})
-            for chunk in split_chunks(item["summary"][0]["text"]):
-                emit(
-                    "response.reasoning_summary_text.delta",
-                    item_id=item["id"],
-                    output_index=position,
-                    summary_index=0,
-                    delta=chunk,
-                )
+            part = item["summary"][0]
+            emit("response.reasoning_summary_part.added", **where, summary_index=0, part={**part, "text": ""})
+            for chunk in split_chunks(part["text"]):
+                emit("response.reasoning_summary_text.delta", **where, summary_index=0, delta=chunk)
+            emit("response.reasoning_summary_text.done", **where, summary_index=0, text=part["text"])
+            emit("response.reasoning_summary_part.done", **where, summary_index=0, part=part)
         else:
             emit("response.output_item.added", output_index=position, item={**item, "arguments": ""})
-            emit(
-                "response.function_call_arguments.delta",
-                item_id=item["id"],
-                output_index=position,
-                delta=item["arguments"],
-            )
+            emit("response.function_call_arguments.delta", **where, delta=item["arguments"])
+            emit("response.function_call_arguments.done", **where, arguments=item["arguments"])
         emit("response.output_item.done", output_index=position, item=item)
     emit("response.incomplete" if final["status"] == "incomplete" else "response.completed", response=final)
     return events

@@ -40,7 +40,8 @@ async def test_the_official_clients_work_against_it_directly() -> None:
 
 
 def test_the_sdk_stream_helpers_accept_its_events() -> None:
-    with FakeLLMServer([Reply(text="streamed words from the fake server", reasoning="hm")]) as server:
+    reply = Reply(text="streamed words from the fake server", reasoning="hm", tool_calls=[("add", {"a": [1, 2]})])
+    with FakeLLMServer([reply] * 3) as server:
         claude = anthropic.Anthropic(base_url=server.anthropic_base_url, api_key=TEST_KEY, max_retries=0)
         with claude.messages.stream(
             model="claude-haiku-4-5", max_tokens=4000, messages=[{"role": "user", "content": "hi"}]
@@ -48,7 +49,19 @@ def test_the_sdk_stream_helpers_accept_its_events() -> None:
             text = "".join(stream.text_stream)
             final = stream.get_final_message()
         assert text == "streamed words from the fake server"
-        assert [block.type for block in final.content] == ["thinking", "text"]
+        assert [block.type for block in final.content] == ["thinking", "text", "tool_use"]
+        assert final.content[2].input == {"a": [1, 2]}  # type: ignore[union-attr]
+
+        gpt = openai.OpenAI(base_url=server.openai_base_url, api_key=TEST_KEY, max_retries=0)
+        with gpt.responses.stream(model="gpt-4o", input="hi") as responses_stream:
+            response = responses_stream.get_final_response()
+        assert response.output_text == "streamed words from the fake server"
+        assert [item.type for item in response.output] == ["reasoning", "message", "function_call"]
+        with gpt.chat.completions.stream(model="gpt-4o", messages=[{"role": "user", "content": "hi"}]) as chat_stream:
+            completion = chat_stream.get_final_completion()
+        message = completion.choices[0].message
+        assert message.content == "streamed words from the fake server"
+        assert json.loads(message.tool_calls[0].function.arguments) == {"a": [1, 2]}  # type: ignore[index,union-attr]
 
 
 async def test_a_function_script_sees_the_parsed_request() -> None:
