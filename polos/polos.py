@@ -28,7 +28,8 @@ class Polos:
         project_id, api_url, api_key, deployment_id: as for :class:`PolosClient`.
         max_concurrent_workflows: as for :class:`Worker`.
         log_file: send this process's logs there instead of the console.
-        port, channels: accepted for compatibility with the Polos SDK (not needed here).
+        channels: notification channels called on every suspend this process runs (polos.notifiers).
+        port: accepted for compatibility with the Polos SDK (not needed here).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class Polos:
             max_concurrent_workflows=max_concurrent_workflows,
             deployment_id=deployment_id,
             log_file=log_file,
+            channels=channels,
         )
         self._started = False
 

@@ -115,6 +115,8 @@ POLOS = {
         "examples.errors.workflows",
         "examples.parallel.workflows",
         "tests.approvals.workflows",
+        "examples.approvals_page.workflows",
+        "examples.slack_channel.workflows",
         "tests.flow.workflows",
         "tests.ui.workflows",
         "tests.agents.agents",
