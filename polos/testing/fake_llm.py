@@ -14,6 +14,8 @@ requests arrive, whichever process sends them::
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import socket
@@ -27,8 +29,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from polos.llm.types import LLMUsage
+
 from . import _fake_llm_wire as wire
-from .scripted import Reply, as_reply
+from .scripted import Reply, as_reply, estimate_tokens
 
 FakeScript = Sequence[Reply | str] | Callable[["RecordedRequest"], Reply | str]
 
@@ -185,6 +189,9 @@ class FakeLLMServer:
         port: the port; ``0`` picks a free one.
         latency: seconds to wait before each answer (on top of any ``Reply.delay``).
         chunk_delay: seconds between streamed events.
+        simulate_cache: report Anthropic prompt-cache usage as the API would: the prefix up to the
+            last ``cache_control`` marker is written to the cache, and a later request starting
+            with a cached prefix reads it (replies with an explicit ``usage`` are left alone).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.  A request arriving after
     the script is used up gets an HTTP 400 saying so (the SDKs fail at once, without retries).
@@ -198,11 +205,13 @@ class FakeLLMServer:
         port: int = 0,
         latency: float = 0.0,
         chunk_delay: float = 0.0,
+        simulate_cache: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.latency = latency
         self.chunk_delay = chunk_delay
+        self._cache: _PromptCache | None = _PromptCache() if simulate_cache else None
         self._condition = threading.Condition()
         self._script: FakeScript = []
         self._served = 0
@@ -314,6 +323,8 @@ class FakeLLMServer:
             self.requests = []
             self.errors = []
             self._served = 0
+            if self._cache is not None:
+                self._cache = _PromptCache()
         if replies is not None:
             self.script(replies)
         return self
@@ -401,6 +412,50 @@ class FakeLLMServer:
             return Reply(error=(400, message)), index
 
 
+class _PromptCache:
+    """Anthropic prompt caching, simulated: prefixes (tools, system, messages, block by block) are
+    cached at their ``cache_control`` markers and read back by longer requests that start with them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cached: set[str] = set()
+
+    def usage_for(self, reply: Reply, body: dict[str, Any], index: int) -> Reply:
+        blocks: list[Any] = [*(body.get("tools") or [])]
+        system = body.get("system") or []
+        blocks.extend([{"type": "text", "text": system}] if isinstance(system, str) else system)
+        for message in body.get("messages") or []:
+            content = message.get("content")
+            parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+            blocks.extend({"role": message.get("role"), **part} for part in parts)
+        # The running hash and token count of the prefix ending with each block (markers left out,
+        # so a prefix matches whether or not it was marked).
+        digest = hashlib.sha256(str(body.get("model")).encode())
+        prefixes: list[tuple[str, int, bool]] = []
+        tokens = 0
+        for block in blocks:
+            marked = isinstance(block, dict) and "cache_control" in block
+            text = json.dumps({k: v for k, v in block.items() if k != "cache_control"}, sort_keys=True)
+            digest.update(text.encode())
+            tokens += estimate_tokens(text)
+            prefixes.append((digest.hexdigest(), tokens, marked))
+        last_marker = max((i for i, (_, _, marked) in enumerate(prefixes) if marked), default=-1)
+        base = wire.reply_usage(reply, body, reply.tool_use_parts(index))
+        if last_marker < 0:
+            return dataclasses.replace(reply, usage=base.model_copy(update={"input_tokens": max(1, tokens)}))
+        with self._lock:
+            read = next((t for h, t, _ in reversed(prefixes[: last_marker + 1]) if h in self._cached), 0)
+            self._cached.update(h for h, _, marked in prefixes if marked)
+        cacheable = prefixes[last_marker][1]
+        usage = LLMUsage(
+            input_tokens=max(1, tokens - cacheable),
+            output_tokens=base.output_tokens,
+            cache_read_tokens=read,
+            cache_creation_tokens=cacheable - read,
+        )
+        return dataclasses.replace(reply, usage=usage)
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeLLMServer
     protocol_version = "HTTP/1.1"
@@ -449,6 +504,8 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["retry-after"] = f"{reply.retry_after:g}"
             self._send_json(status, wire.error_body(record.api, status, message), headers)
             return
+        if self.fake._cache is not None and record.api == "anthropic" and reply.usage is None:
+            reply = self.fake._cache.usage_for(reply, record.body, index)
         if record.api == "anthropic":
             render_json, render_events = wire.anthropic_message, wire.anthropic_events
         elif record.api == "openai-chat":

@@ -13,7 +13,7 @@ import anthropic
 import openai
 import pytest
 
-from polos.llm import LLMBadRequestError
+from polos.llm import LLMBadRequestError, Message, ToolResultPart
 from polos.testing import FakeLLMServer, RecordedRequest, Reply
 
 from .conftest import TEST_KEY, provider_for, simple_request
@@ -176,3 +176,35 @@ async def test_tool_call_ids_stay_unique_across_scripts_and_clients_can_be_close
         await provider.aclose()  # idempotent
         server.script(["again"])
         assert (await provider.generate(simple_request("anthropic"))).text == "again"
+
+
+async def test_simulated_prompt_caching_reads_the_prefix_written_by_earlier_turns() -> None:
+    script = [Reply(tool_calls=[("add", {"a": i, "b": 1})]) for i in range(2)] + ["done"]
+    with FakeLLMServer(script, simulate_cache=True) as server:
+        provider = provider_for(server, "anthropic", None)
+        request = simple_request("anthropic", system="You are a calculator. " * 50)
+        usages = []
+        for _ in range(3):
+            response = await provider.generate(request)
+            usages.append(response.usage)
+            if response.tool_calls:
+                request.messages.extend(
+                    [
+                        response.to_message(),
+                        Message(
+                            role="user", content=[ToolResultPart(tool_use_id=response.tool_calls[0].id, content="ok")]
+                        ),
+                    ]
+                )
+        first, second, third = usages
+        assert first.cache_read_tokens == 0 and first.cache_creation_tokens > 250  # the long system prompt
+        assert second.cache_read_tokens == first.cache_creation_tokens  # turn 1's prefix, read back
+        assert 0 < second.cache_creation_tokens < first.cache_creation_tokens  # only the new turn is written
+        assert third.cache_read_tokens == second.cache_read_tokens + second.cache_creation_tokens
+        total = first + second + third
+        assert total.cache_read_tokens == second.cache_read_tokens + third.cache_read_tokens
+
+        server.reset(["x"])
+        uncached = await provider.generate(request.model_copy(update={"cache": False}))
+        assert uncached.usage.cache_read_tokens == uncached.usage.cache_creation_tokens == 0
+        assert uncached.usage.input_tokens > first.cache_creation_tokens
