@@ -248,3 +248,38 @@ def test_events_api_url_check_and_a_mention_starts_the_workflow_in_a_thread(work
 @pytest.mark.django_db
 def test_slack_endpoints_without_configuration_answer_404():
     assert Client().post("/polos/slack/interactions/", {}).status_code == 404
+
+
+def test_suspends_of_an_execution_started_from_slack_go_to_its_thread(suspended, notifiers, stub):
+    notifiers(slack_entry(stub))
+    handle = suspended("approvals_simple")
+    ChannelOrigin.objects.create(
+        execution_id=handle.id, channel_id="slack", source=json.dumps({"channel": "C42", "threadTs": "1700.9"})
+    )
+    dispatch.deliver(suspend_record(handle, "approve"))
+    [post] = stub.calls("/api/chat.postMessage")
+    assert post["body"]["channel"] == "C42" and post["body"]["thread_ts"] == "1700.9"
+
+
+@pytest.mark.once
+def test_channels_registered_by_a_worker_join_the_configured_ones(settings):
+    from polos.notifiers import Channel, register_channels
+    from polos.notifiers.registry import clear_channels
+    from polos_django.notify.config import configured_channels
+
+    class Pager(Channel):
+        @property
+        def id(self) -> str:
+            return "pager"
+
+        async def notify(self, notification):
+            return None
+
+    settings.POLOS = {**settings.POLOS, "NOTIFIERS": [{"type": "email", "to": ["a@example.com"]}]}
+    try:
+        register_channels([Pager()])
+        assert [c.id for c in configured_channels()] == ["email", "pager"]
+        with pytest.raises(ConfigurationError, match="Channel instances"):
+            register_channels(["slack"])
+    finally:
+        clear_channels()
