@@ -49,6 +49,11 @@ _SHOWN_KEYS = frozenset(k for k, _, _ in _FIELD_KEYS) | {
     "tool_name",
     "name",
     "agent_id",
+    "_metadata",
+    "tool_call",
+    "step",
+    "chunk_index",
+    "tool_call_id",
 }
 
 
@@ -83,6 +88,15 @@ def _diff_class(line: str) -> str:
 
 def _looks_like_diff(text: str) -> bool:
     return text.startswith(("--- ", "diff --git", "@@ ")) or "\n@@ " in text
+
+
+def _json_or_text(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def safe_url(value: Any) -> str | None:
@@ -160,11 +174,12 @@ def describe(event: Mapping[str, Any]) -> dict[str, Any]:
     raw = event.get("data")
     data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {"value": raw} if raw is not None else {}
     category = _category(event_type, data)
+    meta = data.get("_metadata") if isinstance(data.get("_metadata"), Mapping) else {}
     entry: dict[str, Any] = {
         "seq": event.get("sequence_id"),
         "type": event_type,
         "category": category,
-        "execution_id": data.get("execution_id") or event.get("execution_id"),
+        "execution_id": data.get("execution_id") or meta.get("execution_id") or event.get("execution_id"),
         "time": event.get("created_at"),
         "clock": str(event.get("created_at") or "")[11:23],
         "status": None,
@@ -178,7 +193,9 @@ def describe(event: Mapping[str, Any]) -> dict[str, Any]:
         "fields": [],
     }
     fields: list[dict[str, Any]] = entry["fields"]
-    name = data.get("tool_name") or data.get("tool") or data.get("name") or data.get("agent_id")
+    call = data.get("tool_call") if isinstance(data.get("tool_call"), Mapping) else {}
+    function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+    name = data.get("tool_name") or data.get("tool") or data.get("name") or function.get("name") or data.get("agent_id")
     if event_type == "workflow_start":
         entry["title"] = f"Started {data.get('workflow_id', '')}".strip()
         entry["status"] = "running"
@@ -187,7 +204,8 @@ def describe(event: Mapping[str, Any]) -> dict[str, Any]:
         entry["status"] = status
         entry["title"] = f"{data.get('workflow_id', 'Workflow')} {status}"
     elif event_type in ("step_start", "step_finish"):
-        entry["title"] = f"Step {data.get('step_key', '?')}"
+        entry["step_key"] = str(data.get("step_key", "?"))
+        entry["title"] = f"Step {entry['step_key']}"
         entry["subtitle"] = str(data.get("step_type") or "")
         entry["status"] = "running" if event_type == "step_start" else str(data.get("status") or "completed")
     elif event_type.startswith("suspend_"):
@@ -224,10 +242,17 @@ def describe(event: Mapping[str, Any]) -> dict[str, Any]:
         entry["title"] = f"{verb.get(event_type, event_type)}: {name or '?'}"
         if event_type == "tool_finish":
             entry["status"] = "failed" if data.get("error") else "completed"
+        if "arguments" in function:
+            fields.append(_field("Arguments", _json_or_text(function["arguments"]), "json"))
     elif category == "agent":
-        entry["title"] = f"{event_type.replace('_', ' ').capitalize()}: {name or data.get('workflow_id', '')}".strip()
+        agent = name or meta.get("agent_id") or data.get("workflow_id", "")
+        entry["title"] = f"{event_type.replace('_', ' ').capitalize()}: {agent}".strip()
         if event_type == "agent_finish":
             entry["status"] = "failed" if data.get("error") else "completed"
+            result = data.get("result") if isinstance(data.get("result"), Mapping) else {}
+            entry["usage"] = entry["usage"] or _usage(result)
+            if result.get("total_steps") is not None:
+                entry["subtitle"] = f"{result['total_steps']} steps"
     elif category == "llm":
         entry["title"] = f"LLM {event_type.replace('_', ' ')}"
         if data.get("model"):
@@ -240,6 +265,41 @@ def describe(event: Mapping[str, Any]) -> dict[str, Any]:
     rest = {k: v for k, v in data.items() if k not in _SHOWN_KEYS}
     if rest:
         fields.append(_field("Data", rest, "json"))
+    return entry
+
+
+def add_step_record(entry: dict[str, Any], output: str | None, error: str | None) -> dict[str, Any]:
+    """Add what a ``step_finish`` entry's recorded step holds: an LLM call's response, reasoning,
+    tool calls, usage and cost; any other step's output (the event itself carries none)."""
+    value = _json_or_text(output) if output else None
+    fields: list[dict[str, Any]] = entry["fields"]
+    if entry["subtitle"] == "llm" and isinstance(value, Mapping) and isinstance(value.get("content"), list):
+        parts = [p for p in value["content"] if isinstance(p, Mapping)]
+        reasoning = "\n".join(
+            str(p.get("text", "")) for p in parts if p.get("type") == "reasoning" and not p.get("redacted")
+        )
+        text = "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+        calls = [{"name": p.get("name"), "input": p.get("input")} for p in parts if p.get("type") == "tool_use"]
+        entry["category"] = "llm"
+        entry["title"] = f"LLM call {entry['step_key']}"
+        if value.get("model"):
+            entry["subtitle"] = str(value["model"])
+        entry["usage"] = _usage(value)
+        entry["cost_usd"] = _cost(value)
+        if reasoning:
+            fields.append(_field("Reasoning", reasoning))
+        if text:
+            fields.append(_field("Response", text))
+        if calls:
+            fields.append(_field("Tool calls", calls, "json"))
+        if value.get("stop_reason"):
+            fields.append(_field("Stop reason", str(value["stop_reason"])))
+        if value.get("retries"):
+            fields.append(_field("Retries", value["retries"], "json"))
+    elif value is not None:
+        fields.append(_field("Output", value, "json"))
+    if error and not any(f["label"] == "Error" for f in fields):
+        fields.append(_field("Error", _json_or_text(error), "json"))
     return entry
 
 

@@ -86,6 +86,22 @@ def _tree_events(execution: Execution) -> tuple[list[dict[str, Any]], int]:
     return [event_dict(record) for record in records], last
 
 
+def _with_step_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add their recorded step (output, LLM response) to the ``step_finish`` entries, in one query."""
+    wanted = [e for e in entries if e["type"] == "step_finish" and e.get("execution_id")]
+    if not wanted:
+        return entries
+    rows = Step.objects.filter(
+        execution_id__in={e["execution_id"] for e in wanted}, key__in={e["step_key"] for e in wanted}
+    ).values_list("execution_id", "key", "output", "error")
+    records = {(execution_id, key): (output, error) for execution_id, key, output, error in rows}
+    for entry in wanted:
+        record = records.get((entry["execution_id"], entry["step_key"]))
+        if record is not None:
+            timeline.add_step_record(entry, *record)
+    return entries
+
+
 @staff_member_required
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     """One execution: summary, steps, children and the live timeline of its whole tree."""
@@ -93,7 +109,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     if execution is None:
         raise Http404(f"No execution {execution_id}")
     events, last_seq = _tree_events(execution)
-    entries = timeline.build(events)
+    entries = _with_step_records(timeline.build(events))
     duration = None
     if execution.started_at and execution.finished_at:
         duration = (execution.finished_at - execution.started_at).total_seconds()

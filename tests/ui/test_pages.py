@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -140,6 +141,41 @@ def test_execution_page_shows_summary_steps_children_and_timeline(staff_client: 
     ):
         assert text in body, text
     assert 'data-socket="/ws/ui/executions/' in body
+
+
+def test_llm_calls_show_their_response_reasoning_tokens_and_cost(staff_client: Client) -> None:
+    from polos_django.models import Step
+
+    agent = make_execution("coder", workflow_type="agent")
+    response = {
+        "content": [{"type": "reasoning", "text": "Think <first>"}, {"type": "text", "text": "Here it is"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1200, "output_tokens": 34},
+        "model": "claude-sonnet-4-5",
+        "cost_usd": 0.004,
+    }
+    Step.objects.create(execution=agent, key="llm_1", kind="llm", status="completed", output=json.dumps(response))
+    add_event(
+        agent,
+        "step_finish",
+        {
+            "step_key": "llm_1",
+            "step_type": "llm",
+            "status": "completed",
+            "execution_id": agent.id,
+            "duration_ms": 850.0,
+        },
+    )
+    body = staff_client.get(f"/ui/executions/{agent.id}/").content.decode()
+    for text in (
+        "LLM call llm_1",
+        "claude-sonnet-4-5",
+        "Think &lt;first&gt;",
+        "Here it is",
+        "1200 in / 34 out",
+        "$0.004000",
+    ):
+        assert text in body, text
 
 
 def test_unknown_execution_is_a_404(staff_client: Client) -> None:

@@ -110,3 +110,61 @@ def test_totals_prefer_llm_entries_over_agent_sums() -> None:
 def test_huge_values_are_cut() -> None:
     entry = timeline.describe(event("tool_finish", {"output": "x" * (timeline.MAX_FIELD_CHARS + 50)}))
     assert entry["fields"][0]["value"].endswith("(50 more characters)")
+
+
+def test_agent_events_as_the_agent_loop_writes_them() -> None:
+    meta = {"execution_id": "agent-1", "workflow_id": "coder", "agent_id": "coder"}
+    call = timeline.describe(
+        event(
+            "tool_call",
+            {
+                "step": 1,
+                "_metadata": meta,
+                "tool_call": {"id": "c1", "function": {"name": "exec", "arguments": '{"command": "ls"}'}},
+            },
+        )
+    )
+    assert (call["title"], call["execution_id"]) == ("Tool call: exec", "agent-1")
+    assert call["fields"] == [{"label": "Arguments", "value": '{\n  "command": "ls"\n}', "format": "json"}]
+    delta = timeline.describe(event("text_delta", {"step": 1, "chunk_index": 1, "content": "Hi", "_metadata": meta}))
+    assert delta["fields"][0]["value"] == "Hi" and delta["execution_id"] == "agent-1"
+    finish = timeline.describe(
+        event(
+            "agent_finish",
+            {"result": {"result": "done", "total_steps": 3, "usage": {"input_tokens": 7}}, "_metadata": meta},
+        )
+    )
+    assert (finish["title"], finish["subtitle"], finish["usage"]) == (
+        "Agent finish: coder",
+        "3 steps",
+        {"input_tokens": 7},
+    )
+    assert all(f["label"] != "Data" or "_metadata" not in f["value"] for f in finish["fields"])
+
+
+def test_llm_step_records_show_response_reasoning_usage_and_cost() -> None:
+    entry = timeline.describe(
+        event("step_finish", {"step_key": "llm_1", "step_type": "llm", "status": "completed", "duration_ms": 120.0})
+    )
+    response = {
+        "content": [
+            {"type": "reasoning", "text": "The user wants a file."},
+            {"type": "text", "text": "Creating it."},
+            {"type": "tool_use", "id": "t1", "name": "write", "input": {"path": "a.js"}},
+        ],
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 100, "output_tokens": 20, "cache_read_tokens": 80},
+        "model": "claude-sonnet-4-5",
+        "cost_usd": 0.0012,
+    }
+    import json
+
+    timeline.add_step_record(entry, json.dumps(response), None)
+    assert (entry["category"], entry["title"], entry["subtitle"]) == ("llm", "LLM call llm_1", "claude-sonnet-4-5")
+    assert entry["usage"] == {"input_tokens": 100, "output_tokens": 20, "cache_read_tokens": 80}
+    assert entry["cost_usd"] == 0.0012
+    labels = [f["label"] for f in entry["fields"]]
+    assert labels == ["Reasoning", "Response", "Tool calls", "Stop reason"]
+    plain = timeline.describe(event("step_finish", {"step_key": "s", "step_type": "run"}))
+    timeline.add_step_record(plain, '{"rows": 3}', None)
+    assert plain["fields"] == [{"label": "Output", "value": '{\n  "rows": 3\n}', "format": "json"}]
