@@ -114,6 +114,26 @@ POLOS_API_URL = f"http://{_url_host(POLOS_HOST)}:{POLOS_PORT}"
 POLOS_BROKER_URL, POLOS_BROKER_SOURCE = _broker()
 POLOS_SERVE_STATIC = _flag("POLOS_SERVE_STATIC", True)
 
+
+def _public_url() -> str:
+    """Where approval links point: ``POLOS_PUBLIC_URL``, else this server's address; a process that
+    is not the server (a script's in-process worker: no ``POLOS_HOST``/``POLOS_PORT``) uses the
+    address the running server wrote to ``local.json``."""
+    explicit = _env("POLOS_PUBLIC_URL")
+    if explicit:
+        return explicit
+    if _env("POLOS_PORT") is None and _env("POLOS_HOST") is None:
+        import json
+
+        try:
+            api_url = json.loads((POLOS_HOME / "local.json").read_text()).get("api_url")
+        except (OSError, ValueError, AttributeError):
+            api_url = None
+        if isinstance(api_url, str) and api_url.startswith(("http://", "https://")):
+            return api_url
+    return POLOS_API_URL
+
+
 SECRET_KEY = _env("POLOS_SECRET_KEY") or _secret_key(POLOS_HOME / "secret_key")
 DEBUG = _flag("POLOS_DEBUG", False)
 _allowed = _env("POLOS_ALLOWED_HOSTS")
@@ -201,7 +221,7 @@ SPECTACULAR_SETTINGS = {"TITLE": "Polos API", "VERSION": "1"}
 
 POLOS: dict[str, Any] = {
     "WORKFLOW_MODULES": [m.strip() for m in (_env("POLOS_WORKFLOW_MODULES") or "").split(",") if m.strip()],
-    "PUBLIC_URL": _env("POLOS_PUBLIC_URL", POLOS_API_URL),
+    "PUBLIC_URL": _public_url(),
 }
 if _redis_url:
     POLOS["REDIS_URL"] = _redis_url
