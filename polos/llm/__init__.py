@@ -18,6 +18,7 @@ from .errors import (
 )
 from .pricing import cost_usd
 from .provider import LLMProvider, get_provider, register_provider, registered_providers
+from .retry import RetryPolicy
 from .types import (
     ContentPart,
     LLMRequest,
@@ -53,6 +54,7 @@ __all__ = [
     "Message",
     "ReasoningDelta",
     "ReasoningPart",
+    "RetryPolicy",
     "StreamDone",
     "TextDelta",
     "TextPart",

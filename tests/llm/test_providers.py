@@ -18,6 +18,7 @@ from polos.llm import (
     TextPart,
     ToolCallStarted,
     ToolResultPart,
+    ToolSpec,
     cost_usd,
 )
 from polos.testing import FakeLLMServer, Reply
@@ -282,3 +283,13 @@ async def test_openai_reasoning_items_are_sent_back_encrypted_and_only_to_openai
 
     await provider_for(server, "anthropic", None).generate(request.model_copy(update={"model": "claude-haiku-4-5"}))
     assert "encrypted-0" not in json.dumps(server.requests[2].body)
+
+
+@wire_formats
+async def test_tool_names_the_apis_reject_are_refused_before_any_call(
+    server: FakeLLMServer, name: str, llm_api: str | None
+) -> None:
+    bad = ToolSpec(name="sandbox.exec", description="x", input_schema={"type": "object"})
+    with pytest.raises(LLMConfigurationError, match=r"'sandbox\.exec' is not accepted"):
+        await provider_for(server, name, llm_api).generate(simple_request(name, tools=[bad]))
+    assert server.count() == 0

@@ -6,6 +6,7 @@ import abc
 import asyncio
 import email.utils
 import os
+import re
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -239,6 +240,24 @@ def _ratelimit_acquire() -> Any:
     except ImportError:  # pragma: no cover - an SDK build without flow control
         return None
     return getattr(ratelimit, "acquire", None)
+
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def check_tool_names(request: LLMRequest, provider: str) -> None:
+    """Refuse tool names the Anthropic and OpenAI APIs reject, before any call is made.
+
+    Raises:
+        LLMConfigurationError: a name is not 1-64 letters, digits, ``_`` or ``-``.
+    """
+    for tool in request.tools:
+        if not _TOOL_NAME.match(tool.name):
+            raise LLMConfigurationError(
+                f"Tool name {tool.name!r} is not accepted by {provider}: use 1 to 64 letters, digits, "
+                "'_' or '-' (rename the tool, e.g. @tool(id='my_tool')).",
+                provider=provider,
+            )
 
 
 _RESERVED = frozenset({"model", "messages", "input", "stream", "system", "instructions", "tools"})

@@ -29,7 +29,7 @@ from ..types import (
     ToolResultPart,
     ToolUsePart,
 )
-from ._base import SDKProvider, provider_kwargs
+from ._base import SDKProvider, check_tool_names, provider_kwargs
 
 DEFAULT_MAX_TOKENS = 4096
 MESSAGES_PATH = "/v1/messages"
@@ -136,6 +136,7 @@ def build_params(request: LLMRequest) -> dict[str, Any]:
     if request.temperature is not None:
         params["temperature"] = request.temperature
     params.update(provider_kwargs(request, "anthropic"))
+    check_tool_names(request, "anthropic")
     return params
 
 

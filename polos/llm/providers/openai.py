@@ -16,7 +16,7 @@ from ..errors import LLMConfigurationError
 from ..types import LLMRequest, LLMResponse, LLMStreamEvent
 from . import _openai_chat as chat
 from . import _openai_responses as responses
-from ._base import SDKProvider
+from ._base import SDKProvider, check_tool_names
 
 LLM_APIS = ("responses", "chat")
 
@@ -87,6 +87,8 @@ class OpenAIProvider(SDKProvider):
     # providers/anthropic.py (it skips the SDK's per-call transformation and response models).
 
     def _path_and_body(self, request: LLMRequest) -> tuple[str, dict[str, Any]]:
+        if self._official:
+            check_tool_names(request, self.name)
         if self.llm_api == "chat":
             return "/chat/completions", chat.build_params(request, official=self._official)
         return "/responses", responses.build_params(request)
