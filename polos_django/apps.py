@@ -14,6 +14,7 @@ class PolosConfig(AppConfig):
     def ready(self) -> None:
         from . import conversations, signals, worker_signals  # noqa: F401  (signal receivers)
         from .discovery import autodiscover
+        from .notify import checks  # noqa: F401  (system check of POLOS["NOTIFIERS"])
 
         conversations.bind()  # agents keep their conversations in the database
         autodiscover()

@@ -283,3 +283,12 @@ def test_channels_registered_by_a_worker_join_the_configured_ones(settings):
             register_channels(["slack"])
     finally:
         clear_channels()
+
+
+@pytest.mark.once
+def test_system_check_reports_bad_notifiers(settings):
+    from django.core.checks import run_checks
+
+    settings.POLOS = {**settings.POLOS, "NOTIFIERS": [{"type": "slack", "bot_token": "nope", "default_channel": "#a"}]}
+    [error] = [m for m in run_checks() if m.id == "polos.E101"]
+    assert "POLOS['NOTIFIERS'][0]" in error.msg and "xoxb-" in error.msg
