@@ -6,10 +6,13 @@ PostgreSQL; SQLite writers are serialized anyway), counts its *running* executio
 ones ahead (higher priority first, FIFO within a priority), and claims only when a slot is free for
 this one.  Everything else about an execution without a limit stays on the one-statement claim.
 
-A refused execution stays ``queued`` and its doorbell is spent: it is rung again when a slot frees
-(:func:`ring_next`, after whatever made a running execution of the lane stop running), and the
-reaper re-rings the heads of lanes with free slots (:func:`ring_heads`), so nothing spins and
-nothing is lost.
+Doorbells of a limited lane are rationed.  ``rung_at`` is ``NULL`` while an execution has no
+doorbell outstanding: at creation only the lane's free slots are rung (so a flood of one tenant
+waits in the database, not in the Celery queue in front of everybody else's messages), and a
+refused claim gives its doorbell back.  Whenever a running execution of the lane stops running
+(:func:`ring_next`) the heads of the lane (as many as there are free slots) that have no doorbell
+outstanding are rung.  The reaper does the same for every lane with such executions, and re-rings
+heads whose doorbell was lost, so nothing spins and nothing is lost.
 """
 
 from __future__ import annotations
@@ -62,25 +65,35 @@ def running_count(cursor: Any, queue_name: str | None, concurrency_key: str | No
     return int(cursor.fetchone()[0])
 
 
-def heads(cursor: Any, queue_name: str | None, concurrency_key: str | None, count: int) -> list[str]:
-    """The ids of the next ``count`` queued executions of a lane (highest priority, then oldest)."""
-    if count <= 0:
-        return []
+def ring_heads(
+    cursor: Any, queue_name: str | None, concurrency_key: str | None, limit: int, *, stale_before: Any = None
+) -> int:
+    """Ring the next queued executions of a lane, as many as it has free slots, that have no doorbell
+    outstanding (or one rung before ``stale_before``, when the reaper looks for lost ones).
+
+    Inside a transaction that holds the lane lock.
+    """
+    free = limit - running_count(cursor, queue_name, concurrency_key)
+    if free <= 0:
+        return 0
     where, params = _lane_filter(queue_name, concurrency_key)
     cursor.execute(
-        f"SELECT id FROM {sql.EXECUTION} WHERE {where} AND status = %s ORDER BY priority DESC, created_at, id LIMIT %s",
-        [*params, QUEUED, count],
+        f"SELECT id, rung_at FROM {sql.EXECUTION} WHERE {where} AND status = %s "
+        "ORDER BY priority DESC, created_at, id LIMIT %s",
+        [*params, QUEUED, free],
     )
-    return [row[0] for row in cursor.fetchall()]
-
-
-def _ring_all(cursor: Any, ids: list[str], queue_name: str | None) -> None:
-    if not ids:
-        return
-    marks = ", ".join(["%s"] * len(ids))
-    cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id IN ({marks})", [sql.now_param(), *ids])
-    for execution_id in ids:
-        transaction.on_commit(lambda e=execution_id: doorbell.ring(e, queue_name))
+    stale = sql.read_time(stale_before) if stale_before is not None else None
+    ids = [
+        execution_id
+        for execution_id, rung_at in cursor.fetchall()
+        if rung_at is None or (stale is not None and (sql.read_time(rung_at) or stale) < stale)
+    ]
+    if ids:
+        marks = ", ".join(["%s"] * len(ids))
+        cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id IN ({marks})", [sql.now_param(), *ids])
+        for execution_id in ids:
+            transaction.on_commit(lambda e=execution_id: doorbell.ring(e, queue_name))
+    return len(ids)
 
 
 def claim_limited(
@@ -102,20 +115,24 @@ def claim_limited(
             return None
         queue_name, concurrency_key, limit, priority, created_at, _ = row
         lock_lane(cursor, queue_name, concurrency_key)
-        running = running_count(cursor, queue_name, concurrency_key)
-        free = int(limit) - running
-        if free <= 0:
-            return None
-        where, lane_params = _lane_filter(queue_name, concurrency_key)
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {sql.EXECUTION} WHERE {where} AND status = %s AND id <> %s AND "
-            "(priority > %s OR (priority = %s AND (created_at < %s OR (created_at = %s AND id < %s))))",
-            [*lane_params, QUEUED, execution_id, priority, priority, created_at, created_at, execution_id],
-        )
-        ahead = int(cursor.fetchone()[0])
+        free = int(limit) - running_count(cursor, queue_name, concurrency_key)
+        ahead = 0
+        if free > 0:
+            where, lane_params = _lane_filter(queue_name, concurrency_key)
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {sql.EXECUTION} WHERE {where} AND status = %s AND id <> %s AND "
+                "(priority > %s OR (priority = %s AND (created_at < %s OR (created_at = %s AND id < %s))))",
+                [*lane_params, QUEUED, execution_id, priority, priority, created_at, created_at, execution_id],
+            )
+            ahead = int(cursor.fetchone()[0])
         if ahead >= free:
-            # Others come first: make sure they are rung (their doorbells may be spent).
-            _ring_all(cursor, heads(cursor, queue_name, concurrency_key, free), queue_name)
+            # Refused: give the doorbell back (rung again when its turn comes) and make sure the
+            # ones ahead are rung (their doorbells may have been given back too).
+            cursor.execute(
+                f"UPDATE {sql.EXECUTION} SET rung_at = NULL WHERE id = %s AND status = %s", [execution_id, QUEUED]
+            )
+            if free > 0:
+                ring_heads(cursor, queue_name, concurrency_key, int(limit))
             return None
         cursor.execute(update, params)
         claimed = cursor.fetchone()
@@ -127,26 +144,49 @@ def claim_limited(
         return record, int(claimed[0])
 
 
-def ring_next(record: ExecutionRecord) -> None:
-    """A running execution of a limited lane stopped running: ring the lane's next ones.
-
-    Call after the commit that released the slot (or register it with ``transaction.on_commit``).
-    """
-    if record.concurrency_limit is None:
-        return
+def ring_lane(queue_name: str | None, concurrency_key: str | None, limit: int) -> None:
+    """Ring the lane's free slots now (in its own transaction)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        ring_heads(cursor, record.queue_name, record.concurrency_key, int(record.concurrency_limit))
+        lock_lane(cursor, queue_name, concurrency_key)
+        ring_heads(cursor, queue_name, concurrency_key, limit)
 
 
-def ring_heads(cursor: Any, queue_name: str | None, concurrency_key: str | None, limit: int) -> int:
-    """Ring as many queued executions of a lane as it has free slots (inside a transaction)."""
-    free = limit - running_count(cursor, queue_name, concurrency_key)
-    ids = heads(cursor, queue_name, concurrency_key, free)
-    _ring_all(cursor, ids, queue_name)
-    return len(ids)
+def ring_next(record: ExecutionRecord) -> None:
+    """A running execution of a limited lane stopped running (committed): ring the lane's next ones."""
+    if record.concurrency_limit is not None:
+        ring_lane(record.queue_name, record.concurrency_key, int(record.concurrency_limit))
 
 
 def after_release(record: ExecutionRecord) -> None:
     """Register :func:`ring_next` to run after the current transaction commits (if the lane is limited)."""
     if record.concurrency_limit is not None:
         transaction.on_commit(lambda: ring_next(record))
+
+
+def ring_heads_after_commit(queue_name: str | None, concurrency_key: str | None, limit: int) -> None:
+    """After the current transaction commits, ring the lane's free slots (once per lane and commit)."""
+    lane = (queue_name, concurrency_key)
+    # Registered callbacks are dropped with a rollback, so looking in the list keeps no stale state.
+    if any(getattr(entry[1], "polos_lane", None) == lane for entry in connection.run_on_commit):
+        return
+
+    def ring() -> None:
+        ring_lane(queue_name, concurrency_key, limit)
+
+    ring.polos_lane = lane  # type: ignore[attr-defined]
+    transaction.on_commit(ring)
+
+
+def sweep(cursor: Any, stale_before: Any) -> int:
+    """Reaper: ring the free slots of every lane with executions lacking a doorbell or holding a lost one."""
+    cursor.execute(
+        f"SELECT DISTINCT queue_name, concurrency_key, concurrency_limit FROM {sql.EXECUTION} "
+        "WHERE status = %s AND concurrency_limit IS NOT NULL AND (rung_at IS NULL OR rung_at < %s)",
+        [QUEUED, stale_before],
+    )
+    rung = 0
+    for queue_name, concurrency_key, limit in cursor.fetchall()[:200]:
+        with transaction.atomic():
+            lock_lane(cursor, queue_name, concurrency_key)
+            rung += ring_heads(cursor, queue_name, concurrency_key, int(limit), stale_before=stale_before)
+    return rung

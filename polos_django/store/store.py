@@ -130,14 +130,19 @@ class DjangoStore(ExecutionStore):
                 record.concurrency_key,
                 record.run_timeout_seconds,
                 False,
-                now_db,
+                None if record.concurrency_limit is not None else now_db,  # rung_at: see lanes
                 now_db,
                 record.concurrency_limit,
                 record.priority,
             ],
         )
         queue_name = record.queue_name
-        transaction.on_commit(lambda: doorbell.ring(execution_id, queue_name))
+        if record.concurrency_limit is not None:
+            # Only as many doorbells as the lane has free slots: a flood of one tenant then waits in
+            # the database, not in the Celery queue in front of everybody else's messages.
+            lanes.ring_heads_after_commit(queue_name, record.concurrency_key, record.concurrency_limit)
+        else:
+            transaction.on_commit(lambda: doorbell.ring(execution_id, queue_name))
         return record
 
     def create_executions(self, requests: Sequence[NewExecution]) -> list[ExecutionRecord]:
@@ -749,20 +754,13 @@ class DjangoStore(ExecutionStore):
         """
         redeliver = sql.db_time(now - dt.timedelta(seconds=float(polos_settings.REDELIVER_AFTER_SECONDS)))
         cursor.execute(
-            f"SELECT id, queue_name, rung_at, concurrency_key, concurrency_limit FROM {sql.EXECUTION} "
-            "WHERE status = %s AND rung_at < %s LIMIT 500",
+            f"SELECT id, queue_name, rung_at FROM {sql.EXECUTION} "
+            "WHERE status = %s AND rung_at < %s AND concurrency_limit IS NULL LIMIT 500",
             [QUEUED, redeliver],
         )
-        rows = cursor.fetchall()
-        stale = [row[:3] for row in rows if row[4] is None]
-        # Queued executions of limited lanes are usually just waiting for a slot: ring each lane's
-        # heads when it has free slots, never the whole backlog.
-        limited = {(row[1], row[3]): int(row[4]) for row in rows if row[4] is not None}
-        count = 0
-        for (queue_name, concurrency_key), limit in limited.items():
-            with transaction.atomic():
-                lanes.lock_lane(cursor, queue_name, concurrency_key)
-                count += lanes.ring_heads(cursor, queue_name, concurrency_key, limit)
+        stale = cursor.fetchall()
+        # Limited lanes: ring free slots for executions without a doorbell or with a lost one.
+        count = lanes.sweep(cursor, redeliver)
         pending: dict[str | None, int | None] = {}
         # When the broker cannot tell its queue length, wait ten times longer before re-ringing.
         unknown_cutoff = now - dt.timedelta(seconds=10 * float(polos_settings.REDELIVER_AFTER_SECONDS))

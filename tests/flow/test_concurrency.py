@@ -60,9 +60,6 @@ def prefork_workers(_clean_broker: None) -> Any:
 def test_limit_holds_across_two_worker_processes(prefork_workers: list[WorkerProcess]) -> None:
     """2 worker processes with 3 slots each, limit 3 per lane: never more than 3 running in a lane."""
     keys = [None, "tenant-a"]
-    ids = [
-        client.invoke("flow_lane_job", {"n": i, "seconds": 0.02}, concurrency_key=keys[i % 2]).id for i in range(200)
-    ]
     peaks: dict[Any, int] = {}
     samples = 0
     stop = threading.Event()
@@ -83,11 +80,14 @@ def test_limit_holds_across_two_worker_processes(prefork_workers: list[WorkerPro
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
+        ids = [
+            client.invoke("flow_lane_job", {"n": i, "seconds": 0.05}, concurrency_key=keys[i % 2]).id
+            for i in range(200)
+        ]
         wait_until(lambda: _finished(ids) == len(ids), timeout=240, interval=0.2, message="200 executions")
     finally:
         stop.set()
         sampler.join()
-    print("peaks", peaks, "samples", samples)
     assert samples > 20
     assert peaks and max(peaks.values()) <= 3, peaks
     # Both lanes really ran concurrently (the limit is per lane, not per queue).
