@@ -25,15 +25,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from ..api.streams import event_dict, follow
-from ..models import Execution, Step
-from . import timeline
+from ..models import Execution
+from . import records, timeline
 
 logger = logging.getLogger("polos.ui")
-
-
-def _step_record(execution_id: str, key: str) -> tuple[str | None, str | None] | None:
-    row = Step.objects.filter(execution_id=execution_id, key=key).values_list("output", "error").first()
-    return None if row is None else (row[0], row[1])
 
 
 def _execution(execution_id: str) -> tuple[str, str, str] | None:
@@ -96,10 +91,8 @@ class TimelineConsumer(AsyncJsonWebsocketConsumer):
                     await self.send_json({"type": "keepalive"})
                 else:
                     entry = timeline.describe(event_dict(event))
-                    if entry["type"] == "step_finish" and entry.get("execution_id"):
-                        record = await database_sync_to_async(_step_record)(entry["execution_id"], entry["step_key"])
-                        if record is not None:
-                            timeline.add_step_record(entry, *record)
+                    if entry["type"] == "step_finish":
+                        await database_sync_to_async(records.enrich)([entry])
                     await self.send_json({"type": "entry", "entry": entry})
             await self.send_json({"type": "end"})
             await self.close()

@@ -268,24 +268,56 @@ def describe(event: Mapping[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def add_step_record(entry: dict[str, Any], output: str | None, error: str | None) -> dict[str, Any]:
-    """Add what a ``step_finish`` entry's recorded step holds: an LLM call's response, reasoning,
-    tool calls, usage and cost; any other step's output (the event itself carries none)."""
+def _parts_text(parts: list[Mapping[str, Any]], kind: str) -> str:
+    return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == kind and not p.get("redacted"))
+
+
+def add_step_record(
+    entry: dict[str, Any],
+    output: str | None,
+    error: str | None,
+    conversation: list[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Add what a ``step_finish`` entry's recorded step holds (the event itself carries none).
+
+    An LLM call shows its prompt, reasoning, response, tool calls, usage and cost: from the step's
+    output when it holds the whole response, or, for agents (whose LLM steps record only the reply's
+    position in the conversation log), from ``conversation``: the log's messages up to that position.
+    Any other step shows its output.
+    """
     value = _json_or_text(output) if output else None
     fields: list[dict[str, Any]] = entry["fields"]
-    if entry["subtitle"] == "llm" and isinstance(value, Mapping) and isinstance(value.get("content"), list):
-        parts = [p for p in value["content"] if isinstance(p, Mapping)]
-        reasoning = "\n".join(
-            str(p.get("text", "")) for p in parts if p.get("type") == "reasoning" and not p.get("redacted")
-        )
-        text = "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
-        calls = [{"name": p.get("name"), "input": p.get("input")} for p in parts if p.get("type") == "tool_use"]
+    if entry["subtitle"] == "llm" and isinstance(value, Mapping):
+        reply: Any = value
+        prompt: list[Mapping[str, Any]] = []
+        if "pos" in value and conversation is not None:
+            position = int(value["pos"])
+            reply = conversation[position] if 0 <= position < len(conversation) else {}
+            before = conversation[:position]
+            # The prompt of this call: what was added since the model last spoke.
+            start = max((i + 1 for i, m in enumerate(before) if m.get("role") == "assistant"), default=0)
+            prompt = [m for m in before[start:] if isinstance(m, Mapping)]
+        parts = [p for p in reply.get("content") or [] if isinstance(p, Mapping)] if isinstance(reply, Mapping) else []
         entry["category"] = "llm"
         entry["title"] = f"LLM call {entry['step_key']}"
         if value.get("model"):
             entry["subtitle"] = str(value["model"])
         entry["usage"] = _usage(value)
         entry["cost_usd"] = _cost(value)
+        for message in prompt:
+            message_parts = [p for p in message.get("content") or [] if isinstance(p, Mapping)]
+            text = _parts_text(message_parts, "text")
+            if text:
+                fields.append(_field(f"Prompt ({message.get('role', 'user')})", text))
+            results = [
+                {"tool_use_id": p.get("tool_use_id"), "content": p.get("content"), "is_error": p.get("is_error")}
+                for p in message_parts
+                if p.get("type") == "tool_result"
+            ]
+            if results:
+                fields.append(_field("Tool results sent", results, "json"))
+        reasoning, text = _parts_text(parts, "reasoning"), _parts_text(parts, "text")
+        calls = [{"name": p.get("name"), "input": p.get("input")} for p in parts if p.get("type") == "tool_use"]
         if reasoning:
             fields.append(_field("Reasoning", reasoning))
         if text:

@@ -20,7 +20,7 @@ from polos.store import FINISHED_STATUSES
 from ..api.streams import event_dict
 from ..models import Event, Execution, Step, Wait
 from ..store import sql
-from . import queries, registry, timeline
+from . import queries, records, registry, timeline
 from .routing import SOCKET_PATH
 
 MAX_TIMELINE_EVENTS = 5000
@@ -86,22 +86,6 @@ def _tree_events(execution: Execution) -> tuple[list[dict[str, Any]], int]:
     return [event_dict(record) for record in records], last
 
 
-def _with_step_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add their recorded step (output, LLM response) to the ``step_finish`` entries, in one query."""
-    wanted = [e for e in entries if e["type"] == "step_finish" and e.get("execution_id")]
-    if not wanted:
-        return entries
-    rows = Step.objects.filter(
-        execution_id__in={e["execution_id"] for e in wanted}, key__in={e["step_key"] for e in wanted}
-    ).values_list("execution_id", "key", "output", "error")
-    records = {(execution_id, key): (output, error) for execution_id, key, output, error in rows}
-    for entry in wanted:
-        record = records.get((entry["execution_id"], entry["step_key"]))
-        if record is not None:
-            timeline.add_step_record(entry, *record)
-    return entries
-
-
 @staff_member_required
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     """One execution: summary, steps, children and the live timeline of its whole tree."""
@@ -109,7 +93,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     if execution is None:
         raise Http404(f"No execution {execution_id}")
     events, last_seq = _tree_events(execution)
-    entries = _with_step_records(timeline.build(events))
+    entries = records.enrich(timeline.build(events))
     duration = None
     if execution.started_at and execution.finished_at:
         duration = (execution.finished_at - execution.started_at).total_seconds()

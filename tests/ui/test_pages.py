@@ -178,6 +178,52 @@ def test_llm_calls_show_their_response_reasoning_tokens_and_cost(staff_client: C
         assert text in body, text
 
 
+def test_agent_llm_calls_read_prompt_and_reply_from_the_conversation_log(staff_client: Client) -> None:
+    from polos_django.models import AgentMessage, Step
+
+    agent = make_execution("coder", workflow_type="agent")
+    Step.objects.create(
+        execution=agent,
+        key="agent_setup",
+        kind="agent_setup",
+        status="completed",
+        output=json.dumps({"conversation_id": "conv-ui-1"}),
+    )
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "Create <b>hello.js</b>"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "reasoning", "text": "Need a file first"},
+                {"type": "tool_use", "id": "t1", "name": "write", "input": {"path": "hello.js"}},
+            ],
+        },
+    ]
+    for position, message in enumerate(messages):
+        AgentMessage.objects.create(conversation_id="conv-ui-1", position=position, data=json.dumps(message))
+    ref = {
+        "pos": 1,
+        "usage": {"input_tokens": 50, "output_tokens": 9},
+        "stop_reason": "tool_use",
+        "model": "claude-sonnet-4-5",
+        "cost_usd": 0.0002,
+    }
+    Step.objects.create(execution=agent, key="llm_1", kind="llm", status="completed", output=json.dumps(ref))
+    add_event(
+        agent, "step_finish", {"step_key": "llm_1", "step_type": "llm", "status": "completed", "execution_id": agent.id}
+    )
+    body = staff_client.get(f"/ui/executions/{agent.id}/").content.decode()
+    for text in (
+        "Prompt (user)",
+        "Create &lt;b&gt;hello.js&lt;/b&gt;",
+        "Need a file first",
+        "&quot;write&quot;",
+        "50 in / 9 out",
+        "tool_use",
+    ):
+        assert text in body, text
+
+
 def test_unknown_execution_is_a_404(staff_client: Client) -> None:
     assert staff_client.get("/ui/executions/nope/").status_code == 404
 
