@@ -1,8 +1,8 @@
 """Sandbox tools in Docker: one container per root execution, removed when the execution ends.
 
 The container has no network, a read-only root filesystem with a writable workspace and /tmp,
-memory/CPU/PID limits and a non-root user; the image must already be on the engine (nothing is
-pulled implicitly). The model here is scripted so the example runs offline.
+memory/CPU/PID limits and a non-root user. ``pull=False``: the example only uses an image the
+engine already has. The model here is scripted so the example runs offline.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ tools = sandbox_tools(
     SandboxToolsConfig(
         env="docker",
         id="ex_docker",
-        docker=DockerEnvironmentConfig(image=IMAGE, memory="512m", cpus="1", network="none"),
+        docker=DockerEnvironmentConfig(image=IMAGE, memory="512m", cpus="1", network="none", pull=False),
     )
 )
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from .environments.base import ExecutionEnvironment
 from .errors import SandboxConfigError, SandboxError
-from .types import LocalEnvironmentConfig, SandboxScope, SandboxToolsConfig
+from .types import DockerEnvironmentConfig, LocalEnvironmentConfig, SandboxScope, SandboxToolsConfig
 
 logger = logging.getLogger("polos.sandbox")
 
@@ -200,9 +200,7 @@ class ManagedSandbox:
         if self.env_type == "docker":
             from .environments.docker import DockerEnvironment, container_name
 
-            docker_config = config.docker
-            if docker_config is None:
-                raise SandboxConfigError("env='docker' needs docker=DockerEnvironmentConfig(image=...)")
+            docker_config = config.docker or DockerEnvironmentConfig()
             workspace, auto = self._workspace(docker_config.workspace_dir)
             docker_config = docker_config.model_copy(update={"workspace_dir": workspace})
             env = DockerEnvironment(docker_config, max_chars, sandbox_id=self.id)

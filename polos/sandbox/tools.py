@@ -24,6 +24,7 @@ from .security import allowlist_match, exact_pattern
 from .types import (
     ALL_TOOLS,
     DEFAULT_TIMEOUT_SECONDS,
+    DockerEnvironmentConfig,
     ExecOptions,
     ExecToolConfig,
     GlobOptions,
@@ -95,9 +96,8 @@ class SandboxBinding:
         self.prefix = f"{config.id}_" if config.id else ""
         self.env_type = config.env or "docker"
         if self.env_type == "docker" and config.docker is None:
-            raise SandboxConfigError(
-                "sandbox_tools(env='docker') needs docker=DockerEnvironmentConfig(image='...'); or use env='local'"
-            )
+            config = config.model_copy(update={"docker": DockerEnvironmentConfig()})  # node:20-slim
+            self.config = config
         if self.env_type == "e2b":
             from .environments.e2b import check_e2b_available
 

@@ -14,6 +14,7 @@ ALL_TOOLS: tuple[ToolName, ...] = ("exec", "read", "write", "edit", "glob", "gre
 
 DEFAULT_TIMEOUT_SECONDS = 300
 DEFAULT_MAX_OUTPUT_CHARS = 100_000
+DEFAULT_DOCKER_IMAGE = "node:20-slim"
 
 
 class _Model(BaseModel):
@@ -83,7 +84,7 @@ class EnvironmentInfo(_Model):
 class DockerEnvironmentConfig(_Model):
     """A Docker container per sandbox, the workspace bind-mounted at ``container_workdir``."""
 
-    image: str = Field(description='Image to run (e.g. "node:20-slim"); it must already be on the engine')
+    image: str = Field(default=DEFAULT_DOCKER_IMAGE, description='Image to run (default "node:20-slim")')
     workspace_dir: str | None = Field(default=None, description="Host directory mounted as the workspace")
     container_workdir: str = Field(default="/workspace", description="The workspace inside the container")
     env: dict[str, str] | None = Field(default=None, description="Environment variables of the container")
@@ -95,6 +96,7 @@ class DockerEnvironmentConfig(_Model):
     read_only: bool = Field(default=True, description="Read-only root filesystem (workspace and /tmp writable)")
     tmp_size: str = Field(default="256m", description="Size of the writable /tmp")
     setup_command: str | None = Field(default=None, description="Command run once after the container starts")
+    pull: bool = Field(default=True, description="Pull the image when the engine does not have it")
 
 
 class E2BEnvironmentConfig(_Model):

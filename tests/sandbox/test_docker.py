@@ -99,7 +99,7 @@ async def test_setup_command_and_missing_image(workspace: Path) -> None:
     finally:
         await environment.destroy()
     missing = DockerEnvironment(DockerEnvironmentConfig(image="polos-no-such-image:0"), sandbox_id=f"m-{os.getpid()}")
-    with pytest.raises(SandboxConfigError, match="not on the Docker engine"):
+    with pytest.raises(SandboxConfigError, match="could not be pulled"):
         await missing.initialize({})
 
 

@@ -145,12 +145,7 @@ class DockerEnvironment(ExecutionEnvironment):
                 self._wait_ready()
                 return
             existing.remove(force=True)
-        try:
-            client.images.get(self.config.image)  # never pull implicitly: the run would hang on a registry
-        except docker.errors.ImageNotFound:
-            raise SandboxConfigError(
-                f"image {self.config.image!r} is not on the Docker engine; pull or build it first"
-            ) from None
+        self._ensure_image(client)
         host = self._prepare_workspace()
         volumes = {host: {"bind": self.config.container_workdir, "mode": "rw"}} if host else None
         tmpfs = {"/tmp": f"rw,nosuid,nodev,size={self.config.tmp_size},mode=1777"}
@@ -196,6 +191,26 @@ class DockerEnvironment(ExecutionEnvironment):
                 output = result.stderr[-2000:] or result.stdout[-2000:]
                 raise SandboxError(f"setup_command failed with exit code {result.exit_code}: {output}")
         self._raw_exec(["sh", "-c", f"touch {READY_MARKER}"], None, None)
+
+    def _ensure_image(self, client: Any) -> None:
+        import docker.errors
+
+        try:
+            client.images.get(self.config.image)
+            return
+        except docker.errors.ImageNotFound:
+            if not self.config.pull:
+                raise SandboxConfigError(
+                    f"image {self.config.image!r} is not on the Docker engine; pull or build it first "
+                    "(or set DockerEnvironmentConfig(pull=True))"
+                ) from None
+        try:
+            client.images.pull(self.config.image)
+        except docker.errors.APIError as exc:
+            raise SandboxConfigError(
+                f"image {self.config.image!r} is not on the Docker engine and could not be pulled "
+                f"({exc.explanation or exc}); pull or build it first"
+            ) from None
 
     def _wait_ready(self, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         # Another worker created the container; its setup_command may still be running.
