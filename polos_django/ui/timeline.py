@@ -50,6 +50,7 @@ _SHOWN_KEYS = frozenset(k for k, _, _ in _FIELD_KEYS) | {
     "name",
     "agent_id",
     "_metadata",
+    "channel",
     "tool_call",
     "step",
     "chunk_index",
@@ -253,6 +254,13 @@ def describe(event: Mapping[str, Any]) -> dict[str, Any]:
             entry["usage"] = entry["usage"] or _usage(result)
             if result.get("total_steps") is not None:
                 entry["subtitle"] = f"{result['total_steps']} steps"
+    elif category == "notify":
+        channel = data.get("channel") or "?"
+        sent = not event_type.endswith("failed")
+        entry["title"] = f"Notification {'sent' if sent else 'failed'}: {channel}"
+        entry["status"] = "completed" if sent else "failed"
+        if data.get("step_key"):
+            entry["subtitle"] = f"for {data['step_key']}"
     elif category == "llm":
         entry["title"] = f"LLM {event_type.replace('_', ' ')}"
         if data.get("model"):

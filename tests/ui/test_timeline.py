@@ -168,3 +168,11 @@ def test_llm_step_records_show_response_reasoning_usage_and_cost() -> None:
     plain = timeline.describe(event("step_finish", {"step_key": "s", "step_type": "run"}))
     timeline.add_step_record(plain, '{"rows": 3}', None)
     assert plain["fields"] == [{"label": "Output", "value": '{\n  "rows": 3\n}', "format": "json"}]
+
+
+def test_notification_events() -> None:
+    sent = timeline.describe(event("notification_sent", {"channel": "slack", "step_key": "approve"}))
+    assert (sent["title"], sent["status"], sent["subtitle"]) == ("Notification sent: slack", "completed", "for approve")
+    failed = timeline.describe(event("notification_failed", {"channel": "sms", "step_key": "k", "error": "503"}))
+    assert (failed["title"], failed["status"]) == ("Notification failed: sms", "failed")
+    assert {"label": "Error", "value": "503", "format": "text"} in failed["fields"]
