@@ -199,7 +199,7 @@ async def test_session_scope_reuses_and_idles_out(made: list[SandboxToolsResult]
         None,
         id="sess",
         scope="session",
-        idle_destroy_timeout="1s",
+        idle_destroy_timeout="1h",
         file_approval="none",
         exec=ExecToolConfig(security="allow-always"),
     )
