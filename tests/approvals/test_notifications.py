@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -13,7 +14,7 @@ import pytest
 from django.test import Client
 
 from polos.exceptions import ConfigurationError
-from polos.notifiers import SlackChannel, SlackChannelConfig
+from polos.notifiers import Channel, SlackChannel, SlackChannelConfig
 from polos.notifiers.signature import slack_signature
 from polos.store import EventRecord
 from polos_django import client
@@ -292,3 +293,25 @@ def test_system_check_reports_bad_notifiers(settings):
     settings.POLOS = {**settings.POLOS, "NOTIFIERS": [{"type": "slack", "bot_token": "nope", "default_channel": "#a"}]}
     [error] = [m for m in run_checks() if m.id == "polos.E101"]
     assert "POLOS['NOTIFIERS'][0]" in error.msg and "xoxb-" in error.msg
+
+
+def test_a_channel_that_hangs_times_out_into_the_trace(suspended, notifiers, settings, mailoutbox):
+    notifiers({"class": "tests.approvals.test_notifications.Hanging"}, {"type": "email", "to": ["a@example.com"]})
+    settings.POLOS = {**settings.POLOS, "NOTIFY_TIMEOUT_SECONDS": 0.3}
+    handle = suspended("approvals_simple")
+    started = time.monotonic()
+    dispatch.deliver(suspend_record(handle, "approve"))
+    assert time.monotonic() - started < 5
+    assert trace(handle, "notification_failed") == [
+        {"channel": "hanging", "step_key": "approve", "error": "timed out after 0.3 s"}
+    ]
+    assert len(mailoutbox) == 1  # the other channel was not held up
+
+
+class Hanging(Channel):
+    @property
+    def id(self) -> str:
+        return "hanging"
+
+    async def notify(self, notification):
+        await asyncio.sleep(60)

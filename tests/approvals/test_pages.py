@@ -167,3 +167,35 @@ def test_short_link_redirects_to_the_page(suspended):
     response = Client().get(url.split("8000", 1)[1])
     assert response.status_code == 302 and response["Location"] == f"/polos/approve/{token}/"
     assert Client().get("/polos/a/nope/").status_code == 404
+
+
+def test_two_answers_at_once_one_wins(suspended):
+    import threading
+
+    from django.db import connections
+
+    from polos.exceptions import AlreadyAnsweredError
+    from polos_django.approvals import service
+
+    handle = suspended("approvals_simple")
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def answer(who: str) -> None:
+        try:
+            barrier.wait()
+            service.answer(handle.id, "approve", {"approved": who == "ann"}, answered_by=who, channel="page")
+            outcomes.append("ok")
+        except AlreadyAnsweredError:
+            outcomes.append("already")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=answer, args=(who,)) for who in ("ann", "bob")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["already", "ok"]
+    winner = Approval.objects.get(execution_id=handle.id).answered_by
+    assert client.wait_for_result(handle.id, timeout=30) == {"answer": {"approved": winner == "ann"}}
