@@ -89,9 +89,17 @@ def find_suspend(execution_id: str, step_key: str) -> Suspend:
         suspend.answered_by, suspend.answered_at, suspend.answered_via = "the API", resumed.created_at, "api"
         return suspend
     step = execution.steps.filter(key=step_key).first()
-    if step is not None and step.error and "timeout" in step.error.lower():
+    if step is not None and _error_type(step.error) == "StepTimeoutError":
         suspend.state = EXPIRED
     return suspend
+
+
+def _error_type(error: str | None) -> str | None:
+    try:
+        value = json.loads(error or "null")
+    except ValueError:
+        return None
+    return value.get("type") if isinstance(value, dict) else None
 
 
 def answer(execution_id: str, step_key: str, data: Any, *, answered_by: str, channel: str) -> Approval:

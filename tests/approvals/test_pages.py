@@ -199,3 +199,14 @@ def test_two_answers_at_once_one_wins(suspended):
     assert sorted(outcomes) == ["already", "ok"]
     winner = Approval.objects.get(execution_id=handle.id).answered_by
     assert client.wait_for_result(handle.id, timeout=30) == {"answer": {"approved": winner == "ann"}}
+
+
+def test_a_suspend_that_timed_out_shows_expired(suspended):
+    from polos_django.models import Execution
+    from tests.conftest import wait_until
+
+    handle = suspended("approvals_form", {"timeout": 1})
+    path = approval_path(handle, "review")
+    wait_until(lambda: Execution.objects.get(id=handle.id).status == "failed", timeout=30, message="the timeout")
+    response = Client().get(path)
+    assert response.status_code == 410 and b"This request has expired" in response.content
