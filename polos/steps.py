@@ -71,7 +71,11 @@ BATCH_INVOKE = "batch_invoke"
 BATCH_WAIT = "batch_invoke_and_wait"
 
 # Events that describe a workflow's own progress; they never satisfy wait_for_event or triggers.
-TRACE_EVENT_TYPES = frozenset({"step_start", "step_finish", "workflow_start"})
+# The agent loop's progress events are trace events too (a token delta must not wake a waiter).
+AGENT_TRACE_EVENT_TYPES = frozenset(
+    {"agent_start", "stream_start", "text_delta", "reasoning_delta", "tool_call", "tool_start", "tool_finish"}
+)
+TRACE_EVENT_TYPES = frozenset({"step_start", "step_finish", "workflow_start"}) | AGENT_TRACE_EVENT_TYPES
 
 _ERROR_TYPES: dict[str, type[StepExecutionError]] = {"StepTimeoutError": StepTimeoutError}
 

@@ -163,6 +163,7 @@ class Agent(Workflow):
         if output_schema is not None and not (isinstance(output_schema, type) and issubclass(output_schema, BaseModel)):
             raise WorkflowDefinitionError(f"agent {id!r}: output_schema must be a pydantic model class")
         self.output_schema = output_schema
+        self._output_json: dict[str, Any] | None = None
         self.agent_on_start = normalize_hooks(on_start, "on_start", id)
         self.agent_on_end = normalize_hooks(on_end, "on_end", id)
         self.on_agent_step_start = normalize_hooks(on_agent_step_start, "on_agent_step_start", id)
@@ -204,6 +205,14 @@ class Agent(Workflow):
                 self.provider, base_url=self.provider_base_url, llm_api=self.provider_llm_api
             )
         return self._provider_instance
+
+    def output_json_schema(self) -> dict[str, Any] | None:
+        """The JSON schema of ``output_schema`` (computed once)."""
+        if self.output_schema is None:
+            return None
+        if self._output_json is None:
+            self._output_json = self.output_schema.model_json_schema()
+        return self._output_json
 
     def llm_tools(self) -> list[Any]:
         """The tool specs the model is offered (tools, then one transfer tool per handoff)."""

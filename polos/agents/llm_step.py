@@ -62,7 +62,7 @@ class LLMCaller:
             tools=tool_specs(agent),
             temperature=agent.temperature,
             max_output_tokens=agent.max_output_tokens,
-            output_schema=output_schema.model_json_schema() if output_schema is not None else None,
+            output_schema=agent.output_json_schema() if output_schema is not None else None,
             output_schema_name=output_schema.__name__ if output_schema is not None else None,
             thinking=agent.thinking,
             cache=agent.cache,

@@ -113,6 +113,7 @@ class Tool(Workflow):
         if parameters is not None and not isinstance(parameters, dict):
             raise WorkflowDefinitionError(f"tool {id!r}: parameters must be a JSON schema dict")
         self._parameters = parameters
+        self._schema: dict[str, Any] | None = None
         doc = description
         if doc is None:
             doc = inspect.getdoc(func) if func is not None else inspect.getdoc(type(self))
@@ -144,7 +145,9 @@ class Tool(Workflow):
         if self._parameters is not None:
             return self._parameters
         if self.input_model is not None:
-            return self.input_model.model_json_schema()
+            if self._schema is None:  # computed once: it is sent with every LLM call
+                self._schema = self.input_model.model_json_schema()
+            return self._schema
         return dict(EMPTY_SCHEMA)
 
     @property
