@@ -245,11 +245,12 @@ class AgentRun:
         number = 0
         while number < limit:
             number += 1
-            await self._run_hooks(
-                f"on_agent_step_start_{number}",
-                agent.on_agent_step_start,
-                current_payload={"step": number, "messages": [m.model_dump(mode="json") for m in self.messages]},
-            )
+            if agent.on_agent_step_start:
+                await self._run_hooks(
+                    f"on_agent_step_start_{number}",
+                    agent.on_agent_step_start,
+                    current_payload={"step": number, "messages": [m.model_dump(mode="json") for m in self.messages]},
+                )
             response, parsed = await self._respond(number)
             final = response
             self.messages.append(response.to_message())
