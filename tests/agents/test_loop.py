@@ -528,3 +528,33 @@ async def test_handoff_passes_the_conversation_to_another_agent(runtime):
     assert "[called tool get_weather" in request.messages[1].text
     assert request.messages[-1].role == "user"
     assert result.tool_results[-1].tool_name == "transfer_to_t_refunds"
+
+
+async def test_auth_error_fails_at_once_with_the_providers_message(runtime):
+    model = ScriptedModel([Reply(error=(401, "invalid x-api-key"))])
+    agent = Agent(id="t_auth", provider=model, model="m")
+    with pytest.raises(ExecutionFailedError, match="invalid x-api-key"):
+        await agent.run(runtime.client, "x")
+    assert model.calls == 1
+    [row] = [r for r in runtime.store._rows.values() if r.record.workflow_id == "t_auth"]
+    failed = row.steps["llm_1"]
+    assert failed.status == "failed"  # recorded: a replay fails the same way without calling again
+
+
+async def test_rate_limit_after_the_providers_retries_retries_the_execution_later(runtime):
+    from polos.runtime import RuntimeSettings
+    from polos.testing import LocalRuntime
+
+    rt = LocalRuntime(RuntimeSettings(heartbeat_seconds=3600, execution_retry_base_delay=30))
+    model = ScriptedModel(
+        [Reply(tool_calls=[("get_weather", {"city": "A"})]), Reply(error=(429, "slow down"), retry_after=1), "done"]
+    )
+    agent = Agent(id="t_rate", provider=model, model="m", tools=[weather_tool()])
+    handle = await agent.invoke(rt.client, {"input": "x"})
+    await rt.run_until_idle()
+    execution = await rt.client.get_execution(handle.id)
+    assert execution["status"] == "waiting" and model.calls == 2
+    await rt.advance(seconds=60)
+    result = agent.coerce_result(await rt.client.wait_for_result(handle.id))
+    assert result.result == "done"
+    assert model.calls == 3  # the first call was recorded: not made again after the retry
