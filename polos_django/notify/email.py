@@ -49,7 +49,7 @@ class EmailChannel(Channel):
         if not recipients:
             raise ConfigurationError("the email channel has no recipients: set 'to' in NOTIFIERS or _notify.email.to")
         subject = self.subject_prefix + (overrides.get("subject") or notification.title or "Your input is needed")
-        expires = _parse_time(notification.expires_at)
+        expires = parse_time(notification.expires_at)
         for address in recipients:
             url = links.approval_url(notification.execution_id, notification.step_key, expires, recipient=address)
             context = {"n": notification, "url": url, "recipient": address}
@@ -66,7 +66,8 @@ class EmailChannel(Channel):
         return {"to": recipients}
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An ISO time (``_form.expiresAt``), or ``None`` when absent or unreadable."""
     if not value:
         return None
     try:

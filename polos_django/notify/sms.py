@@ -17,6 +17,7 @@ from polos.exceptions import ConfigurationError, NotificationError
 from polos.notifiers import Channel, SuspendNotification
 
 from ..approvals import links
+from .email import parse_time
 
 TWILIO_API = "https://api.twilio.com"
 
@@ -64,7 +65,7 @@ class SmsChannel(Channel):
         if not numbers:
             raise ConfigurationError("the sms channel has no recipients: set 'to' in NOTIFIERS or _notify.sms.to")
         summary = (notification.message or notification.title or "Your input is needed").replace("\n", " ")[:100]
-        expires = dt.datetime.fromisoformat(notification.expires_at) if notification.expires_at else None
+        expires = parse_time(notification.expires_at)
         url = f"{self.api_base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         sids = []
         async with httpx.AsyncClient(timeout=self.timeout, auth=(self.account_sid, self._auth_token)) as client:
