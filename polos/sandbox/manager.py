@@ -372,15 +372,18 @@ class SandboxManager:
             return []
         try:
             client = docker.from_env(timeout=30)
-            containers = client.containers.list(all=True, filters={"label": "polos.managed=true"})
+            # The low-level listing: the high-level one inspects each container and fails on one
+            # removed in between.
+            containers = client.api.containers(all=True, filters={"label": "polos.managed=true"})
         except Exception:
             return []
         known = {r.container: r for r in list_records() if r.container}
         host = socket.gethostname()
         removed = []
         for container in containers:
-            labels = container.labels or {}
-            record = known.get(container.name)
+            labels = container.get("Labels") or {}
+            name = (container.get("Names") or ["/?"])[0].lstrip("/")
+            record = known.get(name)
             root = labels.get("polos.root-execution-id")
             idle = record.idle_seconds() if record else None
             orphan = False
@@ -392,12 +395,12 @@ class SandboxManager:
             if not orphan:
                 owner_host, _, pid = (labels.get("polos.worker-id") or "").rpartition(":")
                 if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
-                    age = idle if idle is not None else _container_age(container)
+                    age = idle if idle is not None else time.time() - float(container.get("Created") or 0)
                     orphan = age > grace_seconds
             if orphan:
                 with contextlib.suppress(Exception):
-                    container.remove(force=True)
-                    removed.append(container.name)
+                    client.api.remove_container(container["Id"], force=True)
+                    removed.append(name)
                 if record is not None:
                     destroy_record(record)
         return removed
@@ -461,17 +464,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _container_age(container: Any) -> float:
-    import datetime as dt
-
-    created = (container.attrs or {}).get("Created", "")
-    try:
-        stamp = dt.datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00")
-    except ValueError:
-        return 0.0
-    return (dt.datetime.now(dt.UTC) - stamp).total_seconds()
-
-
 _manager: SandboxManager | None = None
 _manager_pid = 0
 
@@ -490,10 +482,10 @@ def _container_roots() -> list[str]:
         import docker
 
         client = docker.from_env(timeout=10)
-        found = client.containers.list(all=True, filters={"label": "polos.managed=true"})
+        found = client.api.containers(all=True, filters={"label": "polos.managed=true"})
     except Exception:
         return []
-    return [c.labels["polos.root-execution-id"] for c in found if "polos.root-execution-id" in (c.labels or {})]
+    return [c["Labels"]["polos.root-execution-id"] for c in found if "polos.root-execution-id" in (c["Labels"] or {})]
 
 
 async def _on_root_finished(store: Any, record: Any, outcome: str) -> None:

@@ -24,10 +24,12 @@ pytestmark = [pytest.mark.docker, pytest.mark.once, needs_docker]
 
 
 def containers(**labels: str) -> list[Any]:
+    """Sandbox containers with these labels (the low-level listing never races a removal)."""
     import docker
 
+    client = docker.from_env()
     filters = ["polos.managed=true", *(f"{k}={v}" for k, v in labels.items())]
-    return docker.from_env().containers.list(all=True, filters={"label": filters})
+    return [client.containers.get(c["Id"]) for c in client.api.containers(all=True, filters={"label": filters})]
 
 
 @pytest.fixture
@@ -118,6 +120,7 @@ async def test_execution_sandbox_is_removed_with_the_execution(made: list[Sandbo
 
     runtime = LocalRuntime()
     result = await parent.run(runtime.client)
+    await runtime.run_until_idle()  # the root-finish hook runs right after the status is written
     assert result["stdout"] == "hello"
     assert len(seen["containers"]) == 1
     assert [c.name for c in containers()] == [] or seen["containers"][0] not in [c.name for c in containers()]

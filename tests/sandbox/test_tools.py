@@ -186,6 +186,7 @@ async def test_execution_scope_shares_and_then_destroys_the_sandbox(made: list[S
 
     runtime = LocalRuntime()
     result = await parent.run(runtime.client)
+    await runtime.run_until_idle()  # the root-finish hook runs right after the status is written
     stdout = result["stdout"]
     assert stdout.startswith("shared")
     workspace_dir = stdout.splitlines()[1]
