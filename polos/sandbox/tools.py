@@ -257,8 +257,11 @@ class ExecTool(SandboxTool):
         command = input.command
         if not command.strip():
             return tool_error_result("exec needs a command")
+        # Environment variables change what an allowed command does (LD_PRELOAD, PATH, GIT_SSH_COMMAND...):
+        # a call that sets any is never allowed by the allowlist alone.
         needs_approval = config.security == "approval-always" or (
-            config.security == "allowlist" and allowlist_match(command, config.allowlist or []) is None
+            config.security == "allowlist"
+            and (bool(input.env) or allowlist_match(command, config.allowlist or []) is None)
         )
         if needs_approval:
             info = env.get_info()
@@ -275,8 +278,11 @@ class ExecTool(SandboxTool):
                     "environment": info.type,
                     "isolation": info.isolation,
                     "security": config.security,
+                    **({"env": input.env} if input.env else {}),
                 },
-                remember_key=binding._scope_key(ctx, "exec", exact_pattern(command)),
+                remember_key=binding._scope_key(
+                    ctx, "exec", exact_pattern(command) + repr(sorted((input.env or {}).items()))
+                ),
             )
             rejected = await self.reject(approved, feedback, f"the command: {command}")
             if rejected is not None:

@@ -138,6 +138,13 @@ async def test_local_sandbox_attack_corpus(workspace: Path, tmp_path: Path, monk
 
         return case
 
+    def gated_env_case(command: str, env_vars: dict[str, str]) -> Callable[[], Awaitable[bool]]:
+        async def case() -> bool:
+            run = await tool("exec", {"command": command, "env": env_vars})
+            return bool(run.suspends) and is_tool_error_result(run.result)
+
+        return case
+
     async def symlink_read() -> bool:
         (workspace / "leak").symlink_to(secret_dir / "secret.txt")
         run = await tool("read", {"path": "leak"})
@@ -219,6 +226,8 @@ async def test_local_sandbox_attack_corpus(workspace: Path, tmp_path: Path, monk
         ("gated $()", gated_case("echo $(touch pwned2)")),
         ("gated newline", gated_case("ls\ntouch pwned3")),
         ("gated env", gated_case("LD_PRELOAD=/tmp/x.so ls")),
+        ("gated env input", gated_env_case("ls", {"LD_PRELOAD": "/tmp/x.so"})),
+        ("gated PATH input", gated_env_case("ls -la", {"PATH": "/tmp/evil"})),
         # writes outside the workspace from commands (bubblewrap)
         ("exec write /etc", exec_case("echo x > /etc/polos-pwned", lambda r: not os.path.exists("/etc/polos-pwned"))),
         (
