@@ -10,6 +10,9 @@ Baseline, same run: the same 10 calls (same growing conversation, same tool defi
 replies) made directly with ``anthropic.AsyncAnthropic`` in this process, one after the other.
 Runs of each are interleaved; medians are reported.
 
+Also reported, for diagnosis: the same agent run in this process (``run_execution`` on the Django
+store, no Celery), which separates the durable steps' cost from the queue hops of one run.
+
 Target (issue): durable overhead per turn, (agent - direct) / 10, at most 5 ms.
 """
 
@@ -93,6 +96,23 @@ def agent_once(fake: Any) -> float:
     return elapsed
 
 
+def in_process_once(fake: Any, loop: asyncio.AbstractEventLoop) -> float:
+    from polos.invocation import new_execution
+    from polos.runtime import run_execution
+    from polos_django.conf import runtime_settings
+    from polos_django.store import get_store
+
+    store = get_store()
+    fake.reset(script())
+    # A queue no worker consumes: this process claims and runs the execution itself.
+    [record] = store.create_executions([new_execution("bench_agent", {"input": "go"}, queue_name="bench_in_process")])
+    started = time.perf_counter()
+    outcome = loop.run_until_complete(run_execution(store, record.id, settings=runtime_settings()))
+    elapsed = time.perf_counter() - started
+    assert outcome == "completed" and fake.count() == TURNS, (outcome, fake.count())
+    return elapsed
+
+
 def run(env: Any, args: Any) -> None:
     import anthropic
 
@@ -107,9 +127,13 @@ def run(env: Any, args: Any) -> None:
             direct_once(fake, sdk, loop)
         agent_times: list[float] = []
         direct_times: list[float] = []
-        for _ in range(args.runs):
-            agent_times.append(agent_once(fake))
-            direct_times.append(direct_once(fake, sdk, loop))
+        local_times: list[float] = []
+        with fake.patched_env():
+            in_process_once(fake, loop)
+            for _ in range(args.runs):
+                agent_times.append(agent_once(fake))
+                direct_times.append(direct_once(fake, sdk, loop))
+                local_times.append(in_process_once(fake, loop))
         loop.run_until_complete(sdk.close())
         loop.close()
     agent = common.median(agent_times)
@@ -120,6 +144,9 @@ def run(env: Any, args: Any) -> None:
     common.ratio("ratio", agent, direct)
     common.line("durable overhead per turn", common.ms(per_turn))
     common.line("agent run p90", common.ms(common.percentile(agent_times, 90)))
+    local = common.median(local_times)
+    common.line("diagnosis: same run in-process, no Celery (median)", common.ms(local))
+    common.line("diagnosis: in-process overhead per turn", common.ms((local - direct) / TURNS))
     common.target("durable overhead per turn <= 5 ms", per_turn <= 0.005)
 
 
