@@ -218,3 +218,21 @@ async def test_session_scope_reuses_and_idles_out(made: list[SandboxToolsResult]
         os.utime(record.path, (0, 0))  # idle for a long time
     assert get_sandbox_manager().sweep_idle() == 2
     assert not os.path.exists(workspace_dir)
+
+
+async def test_path_approval_allow_always_covers_the_directory(
+    made: list[SandboxToolsResult], workspace: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    (shared / "sub").mkdir(parents=True)
+    (shared / "a.txt").write_text("A")
+    (shared / "sub" / "b.txt").write_text("B")
+    tools = local_tools(made, workspace)
+    runtime = LocalRuntime()
+    always = {"approved": True, "allow_always": True}
+    first = await run_tool(runtime, tools["read"], {"path": str(shared / "a.txt")}, always, session_id="p1")
+    assert first.result["content"] == "A" and len(first.suspends) == 1
+    below = await run_tool(runtime, tools["read"], {"path": str(shared / "sub" / "b.txt")}, None, session_id="p1")
+    assert below.result["content"] == "B" and below.suspends == []  # the approved directory and below
+    elsewhere = await run_tool(runtime, tools["read"], {"path": str(shared / "a.txt")}, APPROVE, session_id="p2")
+    assert len(elsewhere.suspends) == 1
