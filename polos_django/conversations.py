@@ -37,12 +37,18 @@ class DjangoConversationStore(ConversationStore):
         rows = [(conversation_id, index + offset, _dumps(m), now) for offset, m in enumerate(messages)]
         values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
         params = [value for row in rows for value in row]
+        upsert = (
+            f"INSERT INTO {TABLE} (conversation_id, position, data, created_at) VALUES {values} "
+            "ON CONFLICT (conversation_id, position) DO UPDATE SET data = excluded.data"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {TABLE} (conversation_id, position, data, created_at) VALUES {values} "
-                "ON CONFLICT (conversation_id, position) DO UPDATE SET data = excluded.data",
-                params,
-            )
+            if connection.vendor == "postgresql" and connection.get_autocommit():
+                # The LLM step that references these rows commits synchronously right after, and a
+                # synchronous commit flushes the WAL up to it: this write need not wait for the disk.
+                # Lost in a crash before that commit, it is written again by the replay.
+                upsert = f"WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) {upsert}"
+                upsert += " RETURNING (SELECT 1 FROM async_commit)"
+            cursor.execute(upsert, params)
 
     def load(self, conversation_id: str, start: int = 0, end: int | None = None) -> list[dict[str, Any]]:
         rows = AgentMessage.objects.filter(conversation_id=conversation_id, position__gte=start)
