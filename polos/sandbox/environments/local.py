@@ -109,6 +109,10 @@ class LocalEnvironment(ExecutionEnvironment):
     async def destroy(self) -> None:
         """Nothing to tear down: the workspace belongs to whoever provisioned it."""
 
+    async def is_alive(self) -> bool:
+        """False once the workspace is gone (an idle sweep in another process removed it)."""
+        return os.path.isdir(self.cwd)
+
     def get_cwd(self) -> str:
         return self.cwd
 
