@@ -246,6 +246,10 @@ async def test_local_sandbox_attack_corpus(workspace: Path, tmp_path: Path, monk
         ("exec worker env", exec_case("env; cat /proc/self/environ", lambda r: True)),
         ("exec parent env", exec_case("cat /proc/1/environ /proc/*/environ 2>/dev/null", lambda r: True)),
         ("exec /root", exec_case("ls -la /root /home", lambda r: "No such file" in r.stderr)),
+        (
+            "exec root-only /etc files",
+            exec_case("find /etc ! -perm -o=r -type f -size +0c 2>/dev/null", lambda r: r.stdout.strip() == ""),
+        ),
         ("exec ssh keys", exec_case("cat /etc/ssh/ssh_host_*_key", lambda r: "PRIVATE KEY" not in r.stdout)),
         ("exec docker socket", exec_case("ls /var/run/docker.sock /run/docker.sock", lambda r: r.exit_code != 0)),
         # network

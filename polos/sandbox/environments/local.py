@@ -174,12 +174,11 @@ class LocalEnvironment(ExecutionEnvironment):
             real = os.path.realpath(path)
             if os.path.exists(real):
                 args += ["--ro-bind", real, real]
-        for path in MASKED_FILES:
-            if os.path.isfile(path):
-                args += ["--ro-bind", "/dev/null", path]
-        for path in MASKED_DIRS:
-            if os.path.isdir(path):
-                args += ["--tmpfs", path]
+        files, dirs = _masked_paths()
+        for path in files:
+            args += ["--ro-bind", "/dev/null", path]
+        for path in dirs:
+            args += ["--tmpfs", path]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
         roots = {self.cwd}
         if self.workspace is not None:
@@ -295,6 +294,45 @@ class LocalEnvironment(ExecutionEnvironment):
 
     def __repr__(self) -> str:
         return f"<LocalEnvironment {self.cwd} isolation={self.isolation}>"
+
+
+_masked: tuple[list[str], list[str]] | None = None
+
+
+def _masked_paths() -> tuple[list[str], list[str]]:
+    """Files and directories under /etc hidden inside bubblewrap (computed once per process).
+
+    The known secrets, plus everything that is not world-readable (database configs with
+    passwords, private keys...): inside the sandbox only what any user could read is visible.
+    """
+    global _masked
+    if _masked is None:
+        files = [p for p in MASKED_FILES if os.path.isfile(p)]
+        dirs = [p for p in MASKED_DIRS if os.path.isdir(p)]
+        for root, subdirs, names in os.walk("/etc"):
+            for name in list(subdirs):
+                path = os.path.join(root, name)
+                if not os.path.islink(path) and not _world_readable(path):
+                    dirs.append(path)
+                    subdirs.remove(name)  # hidden as a whole
+            for name in names:
+                path = os.path.join(root, name)
+                if not os.path.islink(path) and os.path.isfile(path) and not _world_readable(path):
+                    files.append(path)
+        hidden = tuple(dirs)
+        files = [f for f in dict.fromkeys(files) if not f.startswith(tuple(d + "/" for d in hidden))]
+        dirs = [d for d in dict.fromkeys(dirs) if not any(d.startswith(h + "/") for h in hidden)]
+        _masked = (files, dirs)
+    return _masked
+
+
+def _world_readable(path: str) -> bool:
+    import stat
+
+    try:
+        return bool(os.stat(path, follow_symlinks=False).st_mode & stat.S_IROTH)
+    except OSError:
+        return True
 
 
 def _is_regular(fd: int) -> bool:
