@@ -442,4 +442,13 @@ def get_agent(agent_id: str) -> Agent | None:
     return found if isinstance(found, Agent) else None
 
 
+def __getattr__(name: str) -> Any:
+    # Polos' import path ``polos.agents.agent.StreamResult`` / ``AgentStreamHandle``.
+    if name in ("StreamResult", "AgentStreamHandle"):
+        from . import stream
+
+        return getattr(stream, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["Agent", "AgentRunConfig", "get_agent"]
