@@ -7,6 +7,7 @@ compare-and-set), and the reaper re-rings executions that stay queued.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from .celery_app import get_celery_app
 from .conf import polos_settings
@@ -21,12 +22,18 @@ def celery_queue(queue_name: str | None) -> str | None:
     return queue_name or polos_settings.DEFAULT_QUEUE
 
 
-def ring(execution_id: str, queue_name: str | None = None) -> None:
-    """Send the run task for ``execution_id`` (call after the transaction that made it runnable)."""
-    options = {}
+def ring(execution_id: str, queue_name: str | None = None, *, limited: bool = False) -> None:
+    """Send the run task for ``execution_id`` (call after the transaction that made it runnable).
+
+    ``limited`` tells the worker the execution belongs to a lane with a concurrency limit, so its
+    claim goes straight to the lane's admission (a hint: a wrong one only costs a query).
+    """
+    options: dict[str, Any] = {}
     queue = celery_queue(queue_name)
     if queue:
         options["queue"] = queue
+    if limited:
+        options["kwargs"] = {"limited": True}
     try:
         get_celery_app().send_task(RUN_TASK, (execution_id,), **options)
     except Exception:  # the broker is down: the reaper re-rings once it is back

@@ -11,16 +11,21 @@ logger = logging.getLogger("polos.tasks")
 
 
 @shared_task(name="polos.run_execution", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_execution_task(self: Any, execution_id: str) -> str:
-    """Claim and run one execution (a doorbell; duplicates and stale ones are no-ops)."""
+def run_execution_task(self: Any, execution_id: str, limited: bool = False) -> str:
+    """Claim and run one execution (a doorbell; duplicates and stale ones are no-ops).
+
+    ``limited``: a hint that the execution is in a lane with a concurrency limit.
+    """
     from .engine import get_engine
     from .store.store import running_task
 
     running_task.id = self.request.id
+    running_task.limited = limited
     try:
         return get_engine().run(execution_id)
     finally:
         running_task.id = None
+        running_task.limited = False
 
 
 @shared_task(name="polos.reap", ignore_result=True)
@@ -46,6 +51,25 @@ def fire_schedule_task(schedule_id: str) -> list[str]:
     from .schedules import fire
 
     return fire(schedule_id)
+
+
+@signals.celeryd_after_setup.connect
+def _consume_declared_queues(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
+    """A worker started without ``-Q`` also consumes the named queues of the workflows it knows.
+
+    So a plain ``celery -A proj worker`` runs every workflow, whatever its queue; a worker started
+    with ``-Q`` consumes exactly the queues it was given (dedicated workers per queue).
+    """
+    queues = getattr(getattr(getattr(instance, "app", None), "amqp", None), "queues", None)
+    if queues is None or getattr(queues, "_consume_from", None) is not None:
+        return
+    from polos.workflow import get_all_workflows
+
+    names = sorted({wf.queue.name for wf in get_all_workflows().values() if getattr(wf, "queue", None)})
+    for name in names:
+        queues.select_add(name)
+    if names:
+        logger.info("also consuming the named queues of registered workflows: %s", ", ".join(names))
 
 
 @signals.worker_ready.connect

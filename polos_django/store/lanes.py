@@ -17,12 +17,13 @@ heads whose doorbell was lost, so nothing spins and nothing is lost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, transaction
 
 from polos.queues import declared_limit
-from polos.store import QUEUED, RUNNING, ExecutionRecord
+from polos.store import QUEUED, RUNNING, Claim, ExecutionRecord
 
 from .. import doorbell
 from ..conf import polos_settings
@@ -50,105 +51,121 @@ def _lane_filter(queue_name: str | None, concurrency_key: str | None) -> tuple[s
     return where, params
 
 
-def lock_lane(cursor: Any, queue_name: str | None, concurrency_key: str | None) -> None:
-    """Serialize admissions of one lane until commit (PostgreSQL; SQLite writers are serialized)."""
+def _lock_key(queue_name: str | None, concurrency_key: str | None) -> str:
+    return f"lane\x1f{queue_name or ''}\x1f{concurrency_key or ''}"
+
+
+def lock_lane(cursor: Any, queue_name: str | None, concurrency_key: str | None, *, async_commit: bool = False) -> None:
+    """Serialize admissions of one lane until commit (PostgreSQL; SQLite writers are serialized).
+
+    ``async_commit``: also commit this transaction without waiting for the disk.  Admissions and
+    rings are like claims: one lost in an OS crash only leaves an execution queued (and the reaper
+    rings it again), so they need no flush before the worker goes on.
+    """
     if sql.is_postgres():
+        config = ", set_config('synchronous_commit', 'off', true)" if async_commit else ""
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))",
-            [f"lane\x1f{queue_name}\x1f{'' if concurrency_key is None else concurrency_key}"],
+            f"SELECT pg_advisory_xact_lock(hashtextextended(%s, 1)){config}", [_lock_key(queue_name, concurrency_key)]
         )
 
 
-def running_count(cursor: Any, queue_name: str | None, concurrency_key: str | None) -> int:
-    where, params = _lane_filter(queue_name, concurrency_key)
-    cursor.execute(f"SELECT COUNT(*) FROM {sql.EXECUTION} WHERE {where} AND status = %s", [*params, RUNNING])
-    return int(cursor.fetchone()[0])
-
-
 def ring_heads(
-    cursor: Any, queue_name: str | None, concurrency_key: str | None, limit: int, *, stale_before: Any = None
+    cursor: Any,
+    queue_name: str | None,
+    concurrency_key: str | None,
+    limit: int,
+    *,
+    stale_before: Any = None,
+    async_commit: bool = False,
 ) -> int:
     """Ring the next queued executions of a lane, as many as it has free slots, that have no doorbell
     outstanding (or one rung before ``stale_before``, when the reaper looks for lost ones).
 
     Inside a transaction that holds the lane lock.
     """
-    free = limit - running_count(cursor, queue_name, concurrency_key)
-    if free <= 0:
-        return 0
     where, params = _lane_filter(queue_name, concurrency_key)
+    # One round trip: the heads, as many as the lane has free slots.
+    if sql.is_postgres():
+        # The rung_at update below needs no disk flush (see lock_lane).
+        config = ", set_config('synchronous_commit', 'off', true)" if async_commit else ""
+        bound = "GREATEST"
+    else:
+        config, bound = "", "MAX"
     cursor.execute(
-        f"SELECT id, rung_at FROM {sql.EXECUTION} WHERE {where} AND status = %s "
-        "ORDER BY priority DESC, created_at, id LIMIT %s",
-        [*params, QUEUED, free],
+        f"SELECT id, rung_at{config} FROM {sql.EXECUTION} WHERE {where} AND status = %s "
+        "ORDER BY priority DESC, created_at, id "
+        f"LIMIT (SELECT {bound}(0, %s - COUNT(*)) FROM {sql.EXECUTION} WHERE {where} AND status = %s)",
+        [*params, QUEUED, limit, *params, RUNNING],
     )
     stale = sql.read_time(stale_before) if stale_before is not None else None
     ids = [
         execution_id
-        for execution_id, rung_at in cursor.fetchall()
+        for execution_id, rung_at, *_ in cursor.fetchall()
         if rung_at is None or (stale is not None and (sql.read_time(rung_at) or stale) < stale)
     ]
     if ids:
         marks = ", ".join(["%s"] * len(ids))
         cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id IN ({marks})", [sql.now_param(), *ids])
         for execution_id in ids:
-            transaction.on_commit(lambda e=execution_id: doorbell.ring(e, queue_name))
+            transaction.on_commit(lambda e=execution_id: doorbell.ring(e, queue_name, limited=True))
     return len(ids)
 
 
-def claim_limited(
-    execution_id: str, update: str, params: list[Any], *, write_start: Any
-) -> tuple[ExecutionRecord, int] | None:
+def claim_limited(execution_id: str, claim: Callable[[str, list[Any]], Claim | None]) -> Claim | None:
     """Claim a queued execution of a limited lane if a slot is free for it; ``None`` if refused.
 
-    ``update`` / ``params`` are the claim's ``UPDATE ... RETURNING lease_token, <record>``;
-    ``write_start(cursor, record)`` writes the ``workflow_start`` event of a first attempt.
+    ``claim(condition, params)`` runs the claim's compare-and-set with the admission condition
+    added to its ``WHERE``: a fresh statement after the lane lock, so it counts everything
+    committed before.
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT queue_name, concurrency_key, concurrency_limit, priority, created_at, status "
-            f"FROM {sql.EXECUTION} WHERE id = %s",
-            [execution_id],
-        )
+        if sql.is_postgres():
+            # One round trip: the lane, and its lock (taken only for a limited, queued execution).
+            cursor.execute(
+                f"SELECT queue_name, concurrency_key, concurrency_limit, priority, created_at, "
+                "set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(hashtextextended("
+                "'lane' || chr(31) || COALESCE(queue_name, '') || chr(31) || COALESCE(concurrency_key, ''), 1)) "
+                f"FROM {sql.EXECUTION} WHERE id = %s AND status = %s AND concurrency_limit IS NOT NULL",
+                [execution_id, QUEUED],
+            )
+        else:
+            cursor.execute(
+                f"SELECT queue_name, concurrency_key, concurrency_limit, priority, created_at "
+                f"FROM {sql.EXECUTION} WHERE id = %s AND status = %s AND concurrency_limit IS NOT NULL",
+                [execution_id, QUEUED],
+            )
         row = cursor.fetchone()
-        if row is None or row[5] != QUEUED or row[2] is None:
+        if row is None:
             return None
-        queue_name, concurrency_key, limit, priority, created_at, _ = row
-        lock_lane(cursor, queue_name, concurrency_key)
-        free = int(limit) - running_count(cursor, queue_name, concurrency_key)
-        ahead = 0
-        if free > 0:
-            where, lane_params = _lane_filter(queue_name, concurrency_key)
-            cursor.execute(
-                f"SELECT COUNT(*) FROM {sql.EXECUTION} WHERE {where} AND status = %s AND id <> %s AND "
-                "(priority > %s OR (priority = %s AND (created_at < %s OR (created_at = %s AND id < %s))))",
-                [*lane_params, QUEUED, execution_id, priority, priority, created_at, created_at, execution_id],
-            )
-            ahead = int(cursor.fetchone()[0])
-        if ahead >= free:
-            # Refused: give the doorbell back (rung again when its turn comes) and make sure the
-            # ones ahead are rung (their doorbells may have been given back too).
-            cursor.execute(
-                f"UPDATE {sql.EXECUTION} SET rung_at = NULL WHERE id = %s AND status = %s", [execution_id, QUEUED]
-            )
-            if free > 0:
-                ring_heads(cursor, queue_name, concurrency_key, int(limit))
-            return None
-        cursor.execute(update, params)
-        claimed = cursor.fetchone()
-        if claimed is None:
-            return None
-        record = sql.to_record(claimed[1:])
-        if record.attempt == 1:
-            write_start(cursor, record)
-        return record, int(claimed[0])
+        queue_name, concurrency_key, limit, priority, created_at = row[:5]
+        where, lane_params = _lane_filter(queue_name, concurrency_key)
+        # Running ones plus queued ones ahead (higher priority, then older) must leave a slot.
+        condition = (
+            f"(SELECT COUNT(*) FROM {sql.EXECUTION} WHERE {where} AND (status = %s OR (status = %s AND "
+            "(priority > %s OR (priority = %s AND (created_at < %s OR (created_at = %s AND id < %s))))))) < %s"
+        )
+        params = [*lane_params, RUNNING, QUEUED, priority, priority, created_at, created_at, execution_id, limit]
+        claimed = claim(condition, params)
+        if claimed is not None:
+            return claimed
+        # Refused: give the doorbell back (rung again when its turn comes) and make sure the ones
+        # ahead are rung (their doorbells may have been given back too).
+        cursor.execute(
+            f"UPDATE {sql.EXECUTION} SET rung_at = NULL WHERE id = %s AND status = %s", [execution_id, QUEUED]
+        )
+        if cursor.rowcount:
+            ring_heads(cursor, queue_name, concurrency_key, int(limit))
+        return None
 
 
 def ring_lane(queue_name: str | None, concurrency_key: str | None, limit: int) -> None:
-    """Ring the lane's free slots now (in its own transaction)."""
+    """Ring the lane's free slots now (in its own transaction).
+
+    Without the lane lock: a refusal committed meanwhile may be missed (that execution is then rung
+    by the next release or the reaper's sweep), and a doorbell may be sent twice (harmless).
+    """
     with transaction.atomic(), connection.cursor() as cursor:
-        lock_lane(cursor, queue_name, concurrency_key)
-        ring_heads(cursor, queue_name, concurrency_key, limit)
+        ring_heads(cursor, queue_name, concurrency_key, limit, async_commit=True)
 
 
 def ring_next(record: ExecutionRecord) -> None:

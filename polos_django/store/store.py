@@ -180,30 +180,51 @@ class DjangoStore(ExecutionStore):
 
     def _claim(self, execution_id: str, owner: str, lease_seconds: float) -> Claim | None:
         now = utcnow()
-        now_db = sql.db_time(now)
-        params = [
-            RUNNING,
-            owner,
-            sql.db_time(now + dt.timedelta(seconds=lease_seconds)),
-            now_db,
-            getattr(running_task, "id", None),
-            execution_id,
-            QUEUED,
-            RUNNING,
-            now_db,
-        ]
-        # Executions of a limited lane are admitted by lanes.claim_limited (below): this one statement
+        expires = now + dt.timedelta(seconds=lease_seconds)
+
+        # Executions of a limited lane are admitted by lanes.claim_limited: this first statement
         # claims only unlimited ones (and takes over expired leases, which already hold a slot).
-        set_clause = (
+        def admitted(admission: str, params: list[Any]) -> Claim | None:
+            return self._claim_statement(execution_id, owner, now, expires, admission=(admission, params))
+
+        if getattr(running_task, "limited", False):  # the doorbell's hint: try the lane first
+            claim = lanes.claim_limited(execution_id, admitted)
+            if claim is not None:
+                return claim
+        claim = self._claim_statement(execution_id, owner, now, expires)
+        if claim is not None or getattr(running_task, "limited", False):
+            return claim
+        return lanes.claim_limited(execution_id, admitted)
+
+    def _claim_statement(
+        self,
+        execution_id: str,
+        owner: str,
+        now: dt.datetime,
+        expires: dt.datetime,
+        *,
+        admission: tuple[str, list[Any]] | None = None,
+    ) -> Claim | None:
+        """The claim's compare-and-set (and, on a first attempt, the ``workflow_start`` event).
+
+        ``admission``: claim a queued execution of a limited lane if this SQL condition (and its
+        parameters; see ``lanes.claim_limited``) holds; else a queued execution without a limit,
+        or one whose lease expired.
+        """
+        now_db = sql.db_time(now)
+        params = [RUNNING, owner, sql.db_time(expires), now_db, getattr(running_task, "id", None), execution_id]
+        update = (
             f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = %s, lease_token = lease_token + 1, "
             "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s), "
-            "celery_task_id = %s "
+            "celery_task_id = %s WHERE id = %s AND "
         )
-        returning = f"RETURNING lease_token, {sql.EXECUTION_SELECT}"
-        update = (
-            set_clause + "WHERE id = %s AND ((status = %s AND concurrency_limit IS NULL) "
-            "OR (status = %s AND lease_expires_at < %s)) " + returning
-        )
+        if admission is not None:
+            update += f"status = %s AND {admission[0]} "
+            params += [QUEUED, *admission[1]]
+        else:
+            update += "((status = %s AND concurrency_limit IS NULL) OR (status = %s AND lease_expires_at < %s)) "
+            params += [QUEUED, RUNNING, now_db]
+        update += f"RETURNING lease_token, {sql.EXECUTION_SELECT}"
         with connection.cursor() as cursor:
             if sql.is_postgres():
                 # One round trip: the claim and, on the first claim, the workflow_start event.
@@ -224,21 +245,21 @@ class DjangoStore(ExecutionStore):
                 )
                 row = cursor.fetchone()
                 if row is None:
-                    return self._claim_limited(
-                        execution_id, set_clause + "WHERE id = %s AND status = %s " + returning, params[:7], owner
-                    )
+                    return None
                 record = sql.to_record(row[1:-2])
                 if row[-2] is not None:
-                    live.publish(
-                        [EventRecord(int(row[-2]), record.topic, "workflow_start", json.loads(row[-1]), now, record.id)]
+                    event = EventRecord(
+                        int(row[-2]), record.topic, "workflow_start", json.loads(row[-1]), now, record.id
                     )
+                    if connection.in_atomic_block:
+                        transaction.on_commit(lambda: live.publish([event]))
+                    else:
+                        live.publish([event])
                 return Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
             cursor.execute(update, params)
             row = cursor.fetchone()
             if row is None:
-                return self._claim_limited(
-                    execution_id, set_clause + "WHERE id = %s AND status = %s " + returning, params[:7], owner
-                )
+                return None
             record = sql.to_record(row[1:])
             if record.attempt == 1:
                 with transaction.atomic():
@@ -250,22 +271,6 @@ class DjangoStore(ExecutionStore):
                         project_id=record.project_id,
                     )
         return Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
-
-    def _claim_limited(self, execution_id: str, update: str, params: list[Any], owner: str) -> Claim | None:
-        def write_start(cursor: Any, record: ExecutionRecord) -> None:
-            insert_events(
-                cursor,
-                record.topic,
-                [NewEvent("workflow_start", {"execution_id": record.id, "workflow_id": record.workflow_id})],
-                execution_id=record.id,
-                project_id=record.project_id,
-            )
-
-        claimed = lanes.claim_limited(execution_id, update, params, write_start=write_start)
-        if claimed is None:
-            return None
-        record, token = claimed
-        return Claim(record, token, owner, cancel_requested=record.cancel_requested)
 
     def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
         with connection.cursor() as cursor:
