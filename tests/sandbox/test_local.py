@@ -114,3 +114,15 @@ async def test_bubblewrap_isolation(workspace: Path, tmp_path: Path) -> None:
         assert check(result), (command, result)
     assert not os.path.exists("/usr/polos-probe")
     assert (workspace / "written.txt").read_text() == "ok\n"
+
+
+async def test_without_bubblewrap(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from polos.sandbox.environments import local as local_module
+    from polos.sandbox.errors import SandboxUnavailableError
+
+    monkeypatch.setattr(local_module, "bubblewrap_available", lambda: False)
+    fallback = await make_env(workspace)  # isolation="auto": plain processes
+    assert fallback.get_info().isolation == "none"
+    assert (await fallback.exec("echo plain")).stdout == "plain\n"
+    with pytest.raises(SandboxUnavailableError, match="apt-get install bubblewrap"):
+        await make_env(workspace, isolation="bubblewrap")
