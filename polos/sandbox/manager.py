@@ -154,6 +154,22 @@ class ManagedSandbox:
     def initialized(self) -> bool:
         return self._env is not None
 
+    @property
+    def last_activity_at(self) -> float | None:
+        """When a tool last used the sandbox (epoch seconds, from the on-disk index)."""
+        try:
+            return os.path.getmtime(os.path.join(index_dir(), f"{self.id}.json"))
+        except OSError:
+            return None
+
+    async def recreate(self) -> None:
+        """Replace the environment with a fresh one on next use (the workspace is kept)."""
+        env, self._env = self._env, None
+        if env is not None:
+            with contextlib.suppress(Exception):
+                await env.destroy()
+        self.destroyed = False
+
     def labels(self) -> dict[str, str]:
         """Docker labels: who owns the container, for the orphan sweeper."""
         labels = {

@@ -236,3 +236,19 @@ async def test_path_approval_allow_always_covers_the_directory(
     assert below.result["content"] == "B" and below.suspends == []  # the approved directory and below
     elsewhere = await run_tool(runtime, tools["read"], {"path": str(shared / "a.txt")}, APPROVE, session_id="p2")
     assert len(elsewhere.suspends) == 1
+
+
+async def test_managed_sandbox_lifecycle() -> None:
+    from polos.sandbox.errors import SandboxError
+
+    config = SandboxToolsConfig(env="local", local=LocalEnvironmentConfig(isolation="none"))
+    sandbox = get_sandbox_manager().get_or_create_sandbox(config, "lifecycle", "root-1", None)
+    assert get_sandbox_manager().get_or_create_sandbox(config, "lifecycle", "root-1", None) is sandbox
+    env = await sandbox.get_environment()
+    assert sandbox.initialized and sandbox.last_activity_at is not None
+    await sandbox.recreate()
+    assert await sandbox.get_environment() is not env  # a fresh environment, same workspace
+    await sandbox.destroy()
+    assert not os.path.exists(env.get_cwd()) and list_records() == []  # auto-provisioned: removed
+    with pytest.raises(SandboxError, match="destroyed"):
+        await sandbox.get_environment()
