@@ -71,7 +71,7 @@ async def test_several_tool_calls_run_in_parallel(runtime, inline):
     @tool(inline=inline)
     async def slow(ctx: WorkflowContext, input: City) -> str:
         running.append(1)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
         overlap.append(len(running))
         return input.city
 
