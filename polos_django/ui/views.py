@@ -97,8 +97,12 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = Execution.objects.filter(pk=execution_id).first()
     if execution is None:
         raise Http404(f"No execution {execution_id}")
-    events, last_seq = _tree_events(execution)
-    entries = records.enrich(timeline.build(events))
+    if request.GET.get("partial") == "details":
+        # The page's script refreshing the summary, steps and children: no timeline needed.
+        entries, last_seq = [], 0
+    else:
+        events, last_seq = _tree_events(execution)
+        entries = records.enrich(timeline.build(events))
     duration = None
     if execution.started_at and execution.finished_at:
         duration = (execution.finished_at - execution.started_at).total_seconds()

@@ -224,6 +224,18 @@ def test_agent_llm_calls_read_prompt_and_reply_from_the_conversation_log(staff_c
         assert text in body, text
 
 
+def test_the_details_refresh_skips_the_timeline(staff_client: Client) -> None:
+    from polos_django.models import Step
+
+    execution = make_execution("refresh", "running")
+    Step.objects.create(execution=execution, key="only", kind="run", status="completed", output="1")
+    add_event(execution, "custom_marker", {"x": 1})
+    full = staff_client.get(f"/ui/executions/{execution.id}/").content.decode()
+    partial = staff_client.get(f"/ui/executions/{execution.id}/", {"partial": "details"}).content.decode()
+    assert "custom_marker" in full and "custom_marker" not in partial
+    assert 'id="exec-details"' in partial and "Steps (1)" in partial
+
+
 def test_unknown_execution_is_a_404(staff_client: Client) -> None:
     assert staff_client.get("/ui/executions/nope/").status_code == 404
 

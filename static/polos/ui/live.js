@@ -125,13 +125,14 @@
 
   // The summary, steps and children are server-rendered: fetch the page again (not a reload) and
   // swap those parts in when this execution's steps or status change.
-  var refreshTimer = null;
+  var refreshing = false;
+  var refreshAgain = false;
   var REFRESHED = ["exec-summary", "exec-outcome", "exec-details"];
   function refreshDetails() {
-    if (refreshTimer) return;
-    refreshTimer = setTimeout(function () {
-      refreshTimer = null;
-      fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+    if (refreshing) { refreshAgain = true; return; }
+    refreshing = true;
+    setTimeout(function () {
+      fetch(location.pathname + "?partial=details", { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (!html) return;
@@ -142,8 +143,12 @@
             if (now && next) now.replaceWith(document.adoptNode(next));
           });
         })
-        .catch(function () { /* the timeline stays live; the details refresh on the next change */ });
-    }, 250);
+        .catch(function () { /* the timeline stays live; the details refresh on the next change */ })
+        .then(function () {
+          refreshing = false;
+          if (refreshAgain) { refreshAgain = false; refreshDetails(); }
+        });
+    }, 300);
   }
 
   function connect() {
