@@ -76,14 +76,31 @@ async def test_openai_agent(client, llm: FakeLLMServer, agent):
     assert [r.path for r in llm.requests] == [expected, expected]
 
 
-async def test_streaming_run_on_a_worker(client, llm: FakeLLMServer):
+@pytest.mark.parametrize("agent", [w_anthropic_agent, w_openai_agent], ids=["anthropic", "openai"])
+async def test_streaming_run_on_a_worker(client, llm: FakeLLMServer, agent):
     llm.reset([Reply(text="Sunny and warm in Rome today, enjoy the walk.")])
-    stream = await w_anthropic_agent.stream(client, "Weather in Rome?")
+    stream = await agent.stream(client, "Weather in Rome?")
     text = await stream.text()
     assert text == "Sunny and warm in Rome today, enjoy the walk."
     assert llm.requests[0].stream
     result = await stream.result()
     assert result.result == text
+
+
+async def test_thinking_is_passed_back_with_its_signature(client, llm: FakeLLMServer):
+    llm.reset(
+        [
+            Reply(reasoning="The user wants Paris; call the tool.", tool_calls=[("w_get_weather", {"city": "Paris"})]),
+            "21 C.",
+        ]
+    )
+    stream = await w_anthropic_agent.stream(client, "Weather in Paris?")
+    reasoning = [e.data["content"] async for e in stream.events if e.event_type == "reasoning_delta"]
+    assert "".join(reasoning) == "The user wants Paris; call the tool."
+    assert (await stream.result()).result == "21 C."
+    assistant = next(m for m in llm.requests[1].body["messages"] if m["role"] == "assistant")
+    thinking = [block for block in assistant["content"] if block["type"] == "thinking"]
+    assert thinking and thinking[0]["thinking"] == "The user wants Paris; call the tool." and thinking[0]["signature"]
 
 
 def test_crash_mid_agent_repeats_no_recorded_llm_call(start_workers, fake_llm: FakeLLMServer):
