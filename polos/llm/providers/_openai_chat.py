@@ -32,7 +32,7 @@ FINISH_REASONS = {
 
 
 def build_params(request: LLMRequest, *, official: bool = True) -> dict[str, Any]:
-    """The keyword arguments of ``chat.completions.create`` for ``request``."""
+    """The Chat Completions request body for ``request``."""
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})

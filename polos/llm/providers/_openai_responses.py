@@ -26,7 +26,7 @@ from ._openai_chat import parse_arguments, reasoning_effort
 
 
 def build_params(request: LLMRequest) -> dict[str, Any]:
-    """The keyword arguments of ``responses.create`` for ``request``."""
+    """The Responses API request body for ``request``."""
     items: list[dict[str, Any]] = []
     for message in request.messages:
         for part in message.content:

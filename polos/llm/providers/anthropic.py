@@ -97,7 +97,7 @@ class AnthropicProvider(SDKProvider):
 
 
 def build_params(request: LLMRequest) -> dict[str, Any]:
-    """The keyword arguments of ``messages.create`` for ``request``."""
+    """The Messages API request body for ``request``."""
     thinking = _thinking(request.thinking)
     max_tokens = request.max_output_tokens or DEFAULT_MAX_TOKENS
     if thinking and thinking.get("type") == "enabled":
