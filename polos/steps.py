@@ -73,7 +73,16 @@ BATCH_WAIT = "batch_invoke_and_wait"
 # Events that describe a workflow's own progress; they never satisfy wait_for_event or triggers.
 # The agent loop's progress events are trace events too (a token delta must not wake a waiter).
 AGENT_TRACE_EVENT_TYPES = frozenset(
-    {"agent_start", "stream_start", "text_delta", "reasoning_delta", "tool_call", "tool_start", "tool_finish"}
+    {
+        "agent_start",
+        "stream_start",
+        "text_delta",
+        "reasoning_delta",
+        "tool_call",
+        "tool_start",
+        "tool_finish",
+        "llm_error",
+    }
 )
 TRACE_EVENT_TYPES = frozenset({"step_start", "step_finish", "workflow_start"}) | AGENT_TRACE_EVENT_TYPES
 
@@ -573,9 +582,7 @@ def _agent_run(key: str, config: Any) -> tuple[Any, dict[str, Any], dict[str, An
     from .agents.agent import AgentRunConfig
 
     if not isinstance(config, AgentRunConfig):
-        raise ConfigurationError(
-            f"step {key!r}: agent steps take agent.with_input(...), got {type(config).__name__}"
-        )
+        raise ConfigurationError(f"step {key!r}: agent steps take agent.with_input(...), got {type(config).__name__}")
     options: dict[str, Any] = {"initial_state": config.initial_state, "run_timeout_seconds": config.run_timeout_seconds}
     return config.agent, config.payload(), options
 

@@ -135,6 +135,7 @@ class LLMCaller:
                     return await provider.generate(request)
                 return await self._stream(provider.stream(request), number)
         except LLMError as exc:
+            self.run.publish([NewEvent("llm_error", _error_event(key, agent.provider_name, exc, run.metadata))])
             if exc.retryable:
                 raise LLMTemporarilyUnavailableError(
                     f"agent {agent.id!r}, step {key!r}: {agent.provider_name} is unavailable ({exc}); "
@@ -244,6 +245,20 @@ def tool_specs(agent: Any) -> list[ToolSpec]:
             )
         )
     return specs
+
+
+def _error_event(key: str, provider: str, exc: LLMError, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The trace event of a failed LLM call (the provider's message, never the request)."""
+    return {
+        "step_key": key,
+        "provider": provider,
+        "error_type": type(exc).__name__,
+        "code": exc.code,
+        "status_code": exc.status_code,
+        "retryable": exc.retryable,
+        "message": str(exc),
+        "_metadata": metadata,
+    }
 
 
 def _response(entry: dict[str, Any], ref: dict[str, Any]) -> LLMResponse:

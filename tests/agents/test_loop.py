@@ -554,6 +554,8 @@ async def test_rate_limit_after_the_providers_retries_retries_the_execution_late
     await rt.run_until_idle()
     execution = await rt.client.get_execution(handle.id)
     assert execution["status"] == "waiting" and model.calls == 2
+    [error] = [e for e in rt.store.list_events(handle.topic) if e.event_type == "llm_error"]
+    assert error.data["retryable"] is True and "slow down" in error.data["message"]
     await rt.advance(seconds=60)
     result = agent.coerce_result(await rt.client.wait_for_result(handle.id))
     assert result.result == "done"
