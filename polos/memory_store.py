@@ -85,6 +85,8 @@ class MemoryStore(ExecutionStore):
         self._events: list[EventRecord] = []
         self._sequence = itertools.count(1)
         self._ready: list[str] = []
+        # Event triggers: the last sequence id each triggered workflow consumed (by workflow id).
+        self._trigger_cursors: dict[str, int] = {}
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -187,7 +189,41 @@ class MemoryStore(ExecutionStore):
                 if wait.kind == WAIT_EVENT and wait.topic == record.topic and record.sequence_id > wait.after_sequence:
                     step = StepRecord(wait.step_key, "wait_for_event", output=json.dumps(record.as_payload()))
                     self._satisfy(wait, step)
+        for topic in dict.fromkeys(r.topic for r in written if not r.topic.startswith("workflow/")):
+            first = next(r.sequence_id for r in written if r.topic == topic)
+            self._consume_triggers(topic, first, None)
         return written
+
+    def _consume_triggers(self, topic: str, first: int | None, now: dt.datetime | None) -> int:
+        """Start the event-triggered workflows of ``topic`` for complete batches (and, with ``now``,
+        partial ones whose oldest event is older than their ``batch_timeout_seconds``)."""
+        from .workflow import get_all_workflows
+
+        started = 0
+        for wf in get_all_workflows().values():
+            if getattr(wf, "trigger_on_event", None) != topic:
+                continue
+            if wf.id not in self._trigger_cursors:
+                if first is None:
+                    continue
+                self._trigger_cursors[wf.id] = first - 1
+            pending = [e for e in self._events if e.topic == topic and e.sequence_id > self._trigger_cursors[wf.id]]
+            size = int(wf.batch_size)
+            batches = [pending[i : i + size] for i in range(0, len(pending), size)]
+            if batches and len(batches[-1]) < size:
+                timeout = wf.batch_timeout_seconds
+                expired = (
+                    now is not None and timeout and batches[-1][0].created_at <= now - dt.timedelta(seconds=timeout)
+                )
+                if not expired:
+                    batches.pop()
+            for batch in batches:
+                payload = json.dumps({"events": [e.as_payload() for e in batch]})
+                queue_name = wf.queue.name if wf.queue is not None else None
+                self._create(NewExecution(wf.id, payload, queue_name=queue_name), None, None)
+                self._trigger_cursors[wf.id] = batch[-1].sequence_id
+                started += 1
+        return started
 
     def _satisfy(self, wait: _Wait, step: StepRecord | None) -> None:
         """Write the awaited value as the step's record, drop the wait, re-queue the execution."""
@@ -467,6 +503,8 @@ class MemoryStore(ExecutionStore):
         now = now or utcnow()
         report = ReapReport()
         with self._lock:
+            for topic in {e.topic for e in self._events if not e.topic.startswith("workflow/")}:
+                report.triggered += self._consume_triggers(topic, None, now)
             for row in self._rows.values():
                 if row.record.status == RUNNING and row.lease_expires_at is not None and row.lease_expires_at < now:
                     row.record.status = QUEUED

@@ -221,6 +221,15 @@ class LocalClient:
         )
         return [r.sequence_id for r in records]
 
+    async def list_events(self, topic: str, after: int = 0, limit: int = 100) -> dict[str, Any]:
+        """A page of the project's events on ``topic`` after the sequence id ``after`` (as the API's)."""
+        from .api.streams import event_dict, fetch_events
+
+        events = await sync_to_async(fetch_events)(topic, self.project_id, after, None, limit + 1)
+        page = events[:limit]
+        next_after = page[-1].sequence_id if page else after
+        return {"events": [event_dict(e) for e in page], "next_after": next_after, "has_more": len(events) > limit}
+
     # --- schedules (``polos.schedules``) -------------------------------------------------------
 
     async def create_schedule(

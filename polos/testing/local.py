@@ -96,6 +96,7 @@ class LocalRuntimeClient:
         user_id: str | None = None,
         initial_state: Any = None,
         run_timeout_seconds: int | None = None,
+        priority: int = 0,
     ) -> ExecutionHandle:
         request = new_execution(
             workflow_id,
@@ -107,6 +108,7 @@ class LocalRuntimeClient:
             user_id=user_id,
             initial_state=initial_state,
             run_timeout_seconds=run_timeout_seconds,
+            priority=priority,
         )
         [record] = self._runtime.store.create_executions([request])
         return handle_for(record)
@@ -144,6 +146,22 @@ class LocalRuntimeClient:
     async def publish(self, topic: str, event_type: str | None, data: Any = None) -> int:
         [event] = self._runtime.store.publish_events(topic, [NewEvent(event_type, data)])
         return event.sequence_id
+
+    async def list_events(self, topic: str, after: int = 0, limit: int = 100) -> dict[str, Any]:
+        """A page of the events on ``topic`` after the sequence id ``after`` (as ``PolosClient``'s)."""
+        events = self._runtime.store.list_events(topic, after, limit + 1)
+        page = events[:limit]
+        next_after = page[-1].sequence_id if page else after
+        items = [{**e.as_payload(), "execution_id": e.execution_id} for e in page]
+        return {"events": items, "next_after": next_after, "has_more": len(events) > limit}
+
+    async def publish_events(self, topic: str, events: list[Any]) -> list[int]:
+        """Publish events on a topic (``polos.events.publish`` / ``batch_publish``)."""
+        from ..types import EventData
+
+        items = [e if isinstance(e, EventData) else EventData.model_validate(e) for e in events]
+        written = self._runtime.store.publish_events(topic, [NewEvent(e.event_type, e.data) for e in items])
+        return [e.sequence_id for e in written]
 
     async def wait_for_result(self, execution_id: str, timeout: float | None = 600.0) -> Any:
         await self._runtime.wait_finished(execution_id, timeout)

@@ -1,0 +1,1 @@
+"""Event-triggered workflows: one execution per event, and batches of events."""

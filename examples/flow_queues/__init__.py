@@ -1,0 +1,1 @@
+"""Shared queues: a concurrency limit per tenant (concurrency keys) and priorities."""

@@ -1,0 +1,1 @@
+"""Cron schedules: a declared schedule and per-user schedules created at run time."""
