@@ -190,9 +190,10 @@ class FakeLLMServer:
         port: the port; ``0`` picks a free one.
         latency: seconds to wait before each answer (on top of any ``Reply.delay``).
         chunk_delay: seconds between streamed events.
-        simulate_cache: report Anthropic prompt-cache usage as the API would: the prefix up to the
-            last ``cache_control`` marker is written to the cache, and a later request starting
-            with a cached prefix reads it (replies with an explicit ``usage`` are left alone).
+        simulate_cache: report prompt-cache usage as the APIs would.  Anthropic: the prefix up to
+            the last ``cache_control`` marker is written to the cache, and a later request starting
+            with a cached prefix reads it.  OpenAI: the longest prefix seen before is read (it caches
+            automatically).  Replies with an explicit ``usage`` are left alone.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.  A request arriving after
     the script is used up gets an HTTP 400 saying so (the SDKs fail at once, without retries).
@@ -423,43 +424,63 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class _PromptCache:
-    """Anthropic prompt caching, simulated: prefixes (tools, system, messages, block by block) are
-    cached at their ``cache_control`` markers and read back by longer requests that start with them."""
+    """Prompt caching, simulated from the request bodies, block by block.
+
+    Anthropic: a prefix (tools, system, messages) is cached at its ``cache_control`` markers and read
+    back by later requests that start with it.  OpenAI (automatic caching): every prefix of a request
+    is cached, and a later request reads the longest cached prefix it starts with.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cached: set[str] = set()
 
-    def usage_for(self, reply: Reply, body: dict[str, Any], index: int) -> Reply:
+    @staticmethod
+    def _blocks(body: dict[str, Any], api: str) -> list[dict[str, Any]]:
         blocks: list[Any] = [*(body.get("tools") or [])]
-        system = body.get("system") or []
-        blocks.extend([{"type": "text", "text": system}] if isinstance(system, str) else system)
-        for message in body.get("messages") or []:
-            content = message.get("content")
-            parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-            blocks.extend({"role": message.get("role"), **part} for part in parts)
+        if api == "anthropic":
+            system = body.get("system") or []
+            blocks.extend([{"type": "text", "text": system}] if isinstance(system, str) else system)
+            for message in body.get("messages") or []:
+                content = message.get("content")
+                parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+                blocks.extend({"role": message.get("role"), **part} for part in parts)
+        elif api == "openai-chat":
+            blocks.extend(body.get("messages") or [])
+        else:
+            if body.get("instructions"):
+                blocks.append({"instructions": body["instructions"]})
+            items = body.get("input") or []
+            blocks.extend([{"role": "user", "content": items}] if isinstance(items, str) else items)
+        return [b if isinstance(b, dict) else {"value": b} for b in blocks]
+
+    def usage_for(self, reply: Reply, record: RecordedRequest, index: int) -> Reply:
+        body = record.body
         # The running hash and token count of the prefix ending with each block (markers left out,
         # so a prefix matches whether or not it was marked).
-        digest = hashlib.sha256(str(body.get("model")).encode())
+        digest = hashlib.sha256(f"{record.api}:{body.get('model')}".encode())
         prefixes: list[tuple[str, int, bool]] = []
         tokens = 0
-        for block in blocks:
-            marked = isinstance(block, dict) and "cache_control" in block
+        for block in self._blocks(body, record.api):
+            marked = "cache_control" in block or record.api != "anthropic"
             text = json.dumps({k: v for k, v in block.items() if k != "cache_control"}, sort_keys=True)
             digest.update(text.encode())
             tokens += estimate_tokens(text)
             prefixes.append((digest.hexdigest(), tokens, marked))
         last_marker = max((i for i, (_, _, marked) in enumerate(prefixes) if marked), default=-1)
-        base = wire.reply_usage(reply, body, reply.tool_use_parts(index))
+        output_tokens = wire.reply_usage(reply, body, reply.tool_use_parts(index)).output_tokens
         if last_marker < 0:
-            return dataclasses.replace(reply, usage=base.model_copy(update={"input_tokens": max(1, tokens)}))
+            return dataclasses.replace(reply, usage=LLMUsage(input_tokens=max(1, tokens), output_tokens=output_tokens))
         with self._lock:
             read = next((t for h, t, _ in reversed(prefixes[: last_marker + 1]) if h in self._cached), 0)
             self._cached.update(h for h, _, marked in prefixes if marked)
+        if record.api != "anthropic":  # automatic caching: nothing is billed as a cache write
+            usage = LLMUsage(input_tokens=max(1, tokens - read), output_tokens=output_tokens, cache_read_tokens=read)
+            return dataclasses.replace(reply, usage=usage)
         cacheable = prefixes[last_marker][1]
         usage = LLMUsage(
             input_tokens=max(1, tokens - cacheable),
-            output_tokens=base.output_tokens,
+            output_tokens=output_tokens,
             cache_read_tokens=read,
             cache_creation_tokens=cacheable - read,
         )
@@ -514,8 +535,8 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["retry-after"] = f"{reply.retry_after:g}"
             self._send_json(status, wire.error_body(record.api, status, message), headers)
             return
-        if self.fake._cache is not None and record.api == "anthropic" and reply.usage is None:
-            reply = self.fake._cache.usage_for(reply, record.body, index)
+        if self.fake._cache is not None and reply.usage is None:
+            reply = self.fake._cache.usage_for(reply, record, index)
         if record.api == "anthropic":
             render_json, render_events = wire.anthropic_message, wire.anthropic_events
         elif record.api == "openai-chat":

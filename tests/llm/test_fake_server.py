@@ -208,3 +208,17 @@ async def test_simulated_prompt_caching_reads_the_prefix_written_by_earlier_turn
         uncached = await provider.generate(request.model_copy(update={"cache": False}))
         assert uncached.usage.cache_read_tokens == uncached.usage.cache_creation_tokens == 0
         assert uncached.usage.input_tokens > first.cache_creation_tokens
+
+
+@pytest.mark.parametrize("llm_api", ["responses", "chat"])
+async def test_simulated_openai_caching_reads_the_longest_prefix_seen(llm_api: str) -> None:
+    with FakeLLMServer(["one", "two"], simulate_cache=True) as server:
+        provider = provider_for(server, "openai", llm_api)
+        request = simple_request("openai", system="You are a calculator. " * 50)
+        first = await provider.generate(request)
+        request.messages.extend([first.to_message(), Message.user("And now?")])
+        second = await provider.generate(request)
+    assert first.usage.cache_read_tokens == 0
+    assert second.usage.cache_read_tokens >= first.usage.input_tokens  # the whole first request
+    assert second.usage.cache_creation_tokens == 0
+    assert 0 < second.usage.input_tokens < second.usage.cache_read_tokens
