@@ -444,6 +444,19 @@ class PolosClient:
         data = await self._request("GET", "/workflows")
         return list(data["workflows"])
 
+    async def list_workers(self) -> list[dict[str, Any]]:
+        """The workers alive now: hostname, queues, served workflow ids, concurrency, heartbeat times,
+        and ``running`` (executions of this project each is running).  Empty when the server cannot
+        tell (no Redis)."""
+        data = await self._request("GET", "/workers")
+        return list(data["workers"])
+
+    async def list_queues(self) -> list[dict[str, Any]]:
+        """Per queue: the broker ``backlog``, this project's ``queued`` / ``running`` / ``waiting``
+        executions, their concurrency ``lanes``, the ``concurrency_limit`` and the live ``workers``."""
+        data = await self._request("GET", "/queues")
+        return list(data["queues"])
+
     # --- events --------------------------------------------------------------------------------
 
     async def publish_events(self, topic: str, events: Sequence[EventData | dict[str, Any]]) -> list[int]:

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     # like {"type": "slack" | "email" | "sms", ...}; each delivery may take this long before it counts as failed.
     "NOTIFIERS": [],
     "NOTIFY_TIMEOUT_SECONDS": 15.0,
+    # Worker presence (polos_django.presence): each worker refreshes its record this often; a record
+    # not refreshed for three intervals expires (the worker is gone).
+    "WORKER_HEARTBEAT_SECONDS": 10.0,
 }
 
 _ENV = {
@@ -71,6 +74,7 @@ _ENV = {
     "REAPER_INTERVAL_SECONDS": "POLOS_REAPER_INTERVAL_SECONDS",
     "REDELIVER_AFTER_SECONDS": "POLOS_REDELIVER_AFTER_SECONDS",
     "INLINE_WAIT_MAX_SECONDS": "POLOS_INLINE_WAIT_MAX_SECONDS",
+    "WORKER_HEARTBEAT_SECONDS": "POLOS_WORKER_HEARTBEAT_SECONDS",
 }
 
 

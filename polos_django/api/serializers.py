@@ -256,6 +256,14 @@ class WorkflowResponse(serializers.Serializer):
     trigger = serializers.JSONField(allow_null=True)
     source = serializers.ChoiceField(choices=["server", "worker"])
     last_seen = serializers.CharField(allow_null=True, help_text="When a worker last announced it.")
+    available = serializers.BooleanField(
+        allow_null=True,
+        help_text="Whether a live worker serves it now (null: worker presence unknown, no Redis). An announced "
+        "workflow whose workers all stopped stays listed with false.",
+    )
+    workers = serializers.ListField(
+        child=serializers.CharField(), help_text="Hostnames of the live workers serving it."
+    )
 
 
 class WorkflowList(serializers.Serializer):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from . import async_views, views
+from . import async_views, status_views, views
 from .schedules import urlpatterns as schedule_urlpatterns
 from .schema import SchemaView
 
@@ -33,6 +33,8 @@ urlpatterns = [
     re_path(r"^events/publish/?$", views.EventPublishView.as_view(), name="polos-publish"),
     re_path(r"^events/batch_publish/?$", views.EventBatchPublishView.as_view(), name="polos-batch-publish"),
     re_path(r"^events/stream/?$", async_views.EventStreamView.as_view(), name="polos-stream"),
+    re_path(r"^workers/?$", status_views.WorkerListView.as_view(), name="polos-workers"),
+    re_path(r"^queues/?$", status_views.QueueListView.as_view(), name="polos-queues"),
     re_path(r"^schema/?$", SchemaView.as_view(), name="polos-schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="polos-schema"), name="polos-docs"),
     *schedule_urlpatterns,

@@ -22,6 +22,7 @@ from polos.store import NewEvent, NewExecution
 from polos.store import ResumeRequest as StoreResume
 from polos.workflow import get_all_workflows, get_workflow
 
+from .. import status
 from ..models import Execution
 from ..store import get_store, sql
 from . import registry
@@ -122,6 +123,10 @@ class WorkflowListView(ApiView):
         found = {wf_id: registry.describe(wf) for wf_id, wf in get_all_workflows().items()}
         for wf_id, entry in registry.announced().items():
             found.setdefault(wf_id, entry)
+        served = status.workflow_availability()  # live workers per workflow (polos_django.status)
+        for wf_id, entry in found.items():
+            entry["workers"] = (served or {}).get(wf_id, [])
+            entry["available"] = None if served is None else bool(entry["workers"])
         fields = list(s.WorkflowResponse().fields)
         workflows = [{k: found[wf_id].get(k) for k in fields} for wf_id in sorted(found)]
         return Response({"workflows": workflows})

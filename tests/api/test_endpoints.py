@@ -181,4 +181,6 @@ def test_workflows_lists_the_registry(api: APIClient) -> None:
         "trigger",
         "source",
         "last_seen",
+        "available",
+        "workers",
     }
