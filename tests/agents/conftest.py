@@ -46,8 +46,10 @@ def llm(fake_llm: FakeLLMServer) -> FakeLLMServer:
     return fake_llm.reset([])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _agent_worker(django_db_setup: Any, _clean_broker: None, fake_llm: FakeLLMServer) -> Iterator[WorkerProcess]:
+    # Module-scoped: a worker left running would also take other modules' executions, and its LLM
+    # clients talk to this fake server, not theirs.
     worker = WorkerProcess("agents", extra_env=fake_llm.env()).start()
     yield worker
     worker.stop()
