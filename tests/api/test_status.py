@@ -163,3 +163,17 @@ def test_status_module_without_redis(settings: Any, tenant: Tenant) -> None:
     assert status.workflow_availability() is None
     result = status.queues(tenant.project_id)
     assert result["workers_known"] is False and result["queues"]
+
+
+async def test_polos_client_lists_workers_and_queues(live_api: Any, tenant: Tenant, worker: Any) -> None:
+    from polos import PolosClient
+
+    async with PolosClient(live_api.url, tenant.key, tenant.project_id) as client:
+        workers = await client.list_workers()
+        mine = next(w for w in workers if w["pid"] == worker.pid)
+        assert settings.CELERY_TASK_DEFAULT_QUEUE in mine["queues"] and "dj_noop" in mine["workflows"]
+        queues = {q["name"]: q for q in await client.list_queues()}
+        default = queues[settings.CELERY_TASK_DEFAULT_QUEUE]
+        assert mine["hostname"] in default["workers"] and isinstance(default["backlog"], int)
+        listed = {w["id"]: w for w in await client.list_workflows()}
+        assert listed["dj_noop"]["available"] is True and mine["hostname"] in listed["dj_noop"]["workers"]
