@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from polos import tracing
+from polos.serialization import MODEL_MARKER
 from polos.store import FINISHED_STATUSES
 
 from ..api.streams import event_dict
@@ -33,9 +34,12 @@ def _pretty(text: str | None) -> str:
         return ""
     assert text is not None
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        value = json.loads(text)
     except ValueError:
         return text
+    if isinstance(value, dict) and MODEL_MARKER in value and "value" in value:
+        value = value["value"]  # a pydantic model as stored (its class named under MODEL_MARKER): show its data
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def _error_message(text: str | None) -> str:

@@ -14,8 +14,9 @@ from polos_django import client as local
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(120)]
 
 
+@pytest.mark.browser
 def test_an_agent_run_shows_prompt_reasoning_reply_tokens_and_conversation(
-    start_workers: Any, staff_client: Client
+    start_workers: Any, staff_client: Client, app_server: Any, page: Any, screenshot: Any, staff: Any
 ) -> None:
     from tests.ui.agent_workflows import AGENT_QUEUE  # registers the agent here too: invoke routes to its queue
 
@@ -37,6 +38,7 @@ def test_an_agent_run_shows_prompt_reasoning_reply_tokens_and_conversation(
 
     body = staff_client.get(f"/ui/executions/{handle.id}/").content.decode()
     assert "<script>alert(1)" not in body and "<b>Hello" not in body
+    assert "__polos_model__" not in body  # the stored AgentResult is shown as its data
     for text in (
         "Agent start: ui_agent",
         "LLM call",
@@ -51,3 +53,11 @@ def test_an_agent_run_shows_prompt_reasoning_reply_tokens_and_conversation(
         assert text in body, text
     conversation = staff_client.get("/ui/sessions/ui-chat/").content.decode()
     assert "Say hi &lt;script&gt;" in conversation and "&lt;b&gt;Hello&lt;/b&gt; from the model" in conversation
+
+    # The same page in Chromium, for the artifacts (the session cookie of the logged-in test client).
+    cookie = staff_client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": cookie, "url": app_server.url}])
+    page.goto(f"{app_server.url}/ui/executions/{handle.id}/")
+    page.get_by_text("Thinking <i>hard</i>").wait_for()
+    assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 0
+    screenshot(page, "ui-agent-execution")
