@@ -132,7 +132,6 @@ POLOS = {
         "examples.agents_hooks.agents",
         "examples.agents_router.agents",
         "examples.agents_fraud_review.agents",
-        "tests.sandbox.agents",
         # Modules only some worker processes import (e.g. workflows that the shared worker, which
         # consumes every declared queue it knows, must not pick up): comma-separated.
         *filter(None, os.environ.get("POLOS_TEST_EXTRA_WORKFLOW_MODULES", "").split(",")),

@@ -187,6 +187,7 @@ class SandboxTool(Tool):
             id=binding.tool_id(self.tool_name),
             description=self.summary,
             input_model=self.input_class,
+            queue=binding.config.queue,
         )
 
     async def execute(self, ctx: WorkflowContext, input: Any) -> Any:

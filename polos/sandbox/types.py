@@ -163,3 +163,6 @@ class SandboxToolsConfig(_Model):
     file_approval: Literal["always", "none"] | None = Field(
         default=None, description="Approval before write/edit (local default: always)"
     )
+    queue: str | None = Field(
+        default=None, description="Queue the tools' executions run on (e.g. workers that have Docker)"
+    )

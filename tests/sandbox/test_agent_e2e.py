@@ -16,7 +16,7 @@ import pytest
 
 from polos.testing import FakeLLMServer, Reply
 from tests.conftest import WorkerProcess
-from tests.sandbox.agents import sb_docker_agent, sb_local_agent
+from tests.sandbox.agents import E2E_QUEUE, sb_docker_agent, sb_local_agent
 
 from .helpers import needs_docker
 
@@ -47,8 +47,9 @@ def _sandbox_worker(
         **fake_llm.env(),
         "POLOS_SANDBOX_E2E_WORKSPACE": str(e2e_dirs["workspace"]),
         "POLOS_WORKSPACES_DIR": str(e2e_dirs["workspaces"]),
+        "POLOS_TEST_EXTRA_WORKFLOW_MODULES": "tests.sandbox.agents",
     }
-    worker = WorkerProcess("sandbox", extra_env=env).start()
+    worker = WorkerProcess("sandbox", extra_env=env, queues=E2E_QUEUE).start()
     yield worker
     worker.stop()
 
