@@ -560,3 +560,33 @@ async def test_rate_limit_after_the_providers_retries_retries_the_execution_late
     result = agent.coerce_result(await rt.client.wait_for_result(handle.id))
     assert result.result == "done"
     assert model.calls == 3  # the first call was recorded: not made again after the retry
+
+
+async def test_session_history_skips_rejected_replies_and_unanswered_tool_calls(runtime):
+    verdicts = iter([GuardrailResult.fail("too short"), GuardrailResult.continue_with()])
+    model = ScriptedModel(["no", "A proper answer.", Reply(tool_calls=[("boom", {})]), "Third answer."])
+
+    @tool
+    def boom(ctx: WorkflowContext) -> str:
+        return "ok"
+
+    def stop_before_boom(ctx, hook_context):
+        return HookResult.fail("not now") if hook_context.current_tool == "boom" else None
+
+    agent = Agent(
+        id="t_clean_history",
+        provider=model,
+        model="m",
+        tools=[boom],
+        guardrails=[lambda ctx, g: next(verdicts, GuardrailResult.continue_with())],
+        on_tool_start=stop_before_boom,
+    )
+    await agent.run(runtime.client, "first", session_id="s")
+    with pytest.raises(ExecutionFailedError, match="not now"):  # fails between the tool call and its result
+        await agent.run(runtime.client, "second", session_id="s")
+    result = await agent.run(runtime.client, "third", session_id="s")
+    assert result.result == "Third answer."
+    third = model.requests[-1]
+    # The rejected attempt is not history, and the unanswered tool call was dropped (providers reject it).
+    assert [m.text for m in third.messages] == ["first", "A proper answer.", "second", "third"]
+    assert not any(p.type == "tool_use" for m in third.messages for p in m.content)
