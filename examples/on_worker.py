@@ -16,7 +16,18 @@ import importlib
 import json
 import os
 
-EXAMPLES = ["basics", "approvals", "state", "errors", "parallel"]
+EXAMPLES = [
+    "basics",
+    "approvals",
+    "state",
+    "errors",
+    "parallel",
+    "sandbox_local",
+    "sandbox_allowlist",
+    "sandbox_docker",
+    "sandbox_session",
+    "sandbox_web_search",
+]
 
 
 def cli() -> None:

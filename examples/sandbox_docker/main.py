@@ -12,29 +12,27 @@ from typing import Any
 
 from polos.testing import LocalRuntime
 
+from .workflows import IMAGE, sandbox_docker_coder
 
-def engine_problem(image: str) -> str | None:
+
+def engine_problem() -> str | None:
     """Why the example cannot run here, or ``None``."""
     try:
         import docker
 
-        client = docker.from_env(timeout=5)
-        client.images.get(image)
+        docker.from_env(timeout=5).images.get(IMAGE)
     except Exception as exc:
-        return f"needs a Docker engine with the image {image!r} ({type(exc).__name__})"
+        return f"needs a Docker engine with the image {IMAGE!r} ({type(exc).__name__})"
     return None
 
 
-async def main(runtime: LocalRuntime | None = None) -> dict[str, Any]:
-    from .agents import IMAGE, docker_agent
-
-    problem = engine_problem(IMAGE)
+async def main(client: Any) -> dict[str, Any]:
+    problem = engine_problem()
     if problem:
         return {"status": "skipped", "reason": problem}
-    runtime = runtime or LocalRuntime()
-    result = await docker_agent().run(runtime.client, "Write compute.sh that prints 6*7 and run it.")
+    result = await sandbox_docker_coder.run(client, "Write compute.sh that prints 6*7 and run it.")
     return {"status": "completed", "exec": result.tool_results[-1].result, "answer": result.result}
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main()), indent=2))
+    print(json.dumps(asyncio.run(main(LocalRuntime().client)), indent=2))

@@ -8,14 +8,13 @@ from typing import Any
 
 from polos.testing import LocalRuntime
 
+from .workflows import sandbox_web_search_researcher
 
-async def main(runtime: LocalRuntime | None = None) -> dict[str, Any]:
-    from .agents import research_agent
 
-    runtime = runtime or LocalRuntime()
-    result = await research_agent().run(runtime.client, "How do Polos agents run commands safely?")
+async def main(client: Any) -> dict[str, Any]:
+    result = await sandbox_web_search_researcher.run(client, "How do Polos agents run commands safely?")
     return {"search": result.tool_results[0].result, "answer": result.result}
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main()), indent=2))
+    print(json.dumps(asyncio.run(main(LocalRuntime().client)), indent=2))

@@ -143,6 +143,50 @@ async def test_parallel(client):
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 
+async def test_sandbox_local(client):
+    from examples.sandbox_local.main import main
+
+    outcome = await run(main, client)
+    assert outcome["status"] == "completed"
+    assert [a["source"] for a in outcome["approvals"]] == ["tool_approval", "exec_security"]
+    assert outcome["approvals"][1]["context"]["command"] == "node hello.js"
+    assert outcome["output"] == "Hello from the sandbox!\n"
+
+
+async def test_sandbox_allowlist(client):
+    from examples.sandbox_allowlist.main import main
+
+    outcome = await run(main, client)
+    assert outcome["asked"] == ["ls; rm -rf build"]  # only the chained command needed a human
+    listed, version, rejected = outcome["tool_results"]
+    assert listed["exit_code"] == 0 and version["stdout"].startswith("v")
+    assert "Do not delete build/" in rejected["error"]  # the reviewer's feedback reached the model
+
+
+async def test_sandbox_docker(client):
+    from examples.sandbox_docker.main import main
+
+    outcome = await run(main, client)
+    if outcome["status"] == "skipped":
+        pytest.skip(outcome["reason"])
+    assert outcome["exec"]["stdout"] == "sum=42\nLinux\n1000\n"
+
+
+async def test_sandbox_session(client):
+    from examples.sandbox_session.main import main
+
+    _, second, other = (await run(main, client))["turns"]
+    assert second["tool"]["stdout"] == "buy milk\n"  # same session, same workspace
+    assert other["tool"]["stdout"] == ""  # another session, another workspace
+
+
+async def test_sandbox_web_search(client):
+    from examples.sandbox_web_search.main import main
+
+    outcome = await run(main, client)
+    assert [r["url"] for r in outcome["search"]["results"]][-1] == "https://example.org/sandbox"
+
+
 def test_every_example_is_complete_and_wired():
     from django.conf import settings
 
