@@ -88,6 +88,8 @@ CELERY_BROKER_URL = os.environ.setdefault(
 )
 # A queue of this test session alone: several sessions may share one Redis server.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("POLOS_TEST_QUEUE", f"polos-test-{uuid.uuid4().hex[:8]}")
+# Sandbox workspaces (and their index) of the test processes and their workers: not ~/.polos.
+os.environ.setdefault("POLOS_WORKSPACES_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "polos-test-workspaces"))
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
