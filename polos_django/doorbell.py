@@ -14,6 +14,8 @@ from .conf import polos_settings
 
 RUN_TASK = "polos.run_execution"
 
+Lane = tuple[str | None, str | None, int]
+
 logger = logging.getLogger("polos.doorbell")
 
 
@@ -22,18 +24,19 @@ def celery_queue(queue_name: str | None) -> str | None:
     return queue_name or polos_settings.DEFAULT_QUEUE
 
 
-def ring(execution_id: str, queue_name: str | None = None, *, limited: bool = False) -> None:
+def ring(execution_id: str, queue_name: str | None = None, *, lane: Lane | None = None) -> None:
     """Send the run task for ``execution_id`` (call after the transaction that made it runnable).
 
-    ``limited`` tells the worker the execution belongs to a lane with a concurrency limit, so its
-    claim goes straight to the lane's admission (a hint: a wrong one only costs a query).
+    ``lane`` — ``(queue name, concurrency key, limit)`` of an execution in a lane with a concurrency
+    limit — lets the worker claim it with the lane's admission at once (a hint: a wrong one only
+    costs a query).
     """
     options: dict[str, Any] = {}
     queue = celery_queue(queue_name)
     if queue:
         options["queue"] = queue
-    if limited:
-        options["kwargs"] = {"limited": True}
+    if lane is not None:
+        options["kwargs"] = {"lane": list(lane)}
     try:
         get_celery_app().send_task(RUN_TASK, (execution_id,), **options)
     except Exception:  # the broker is down: the reaper re-rings once it is back

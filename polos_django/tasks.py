@@ -11,21 +11,21 @@ logger = logging.getLogger("polos.tasks")
 
 
 @shared_task(name="polos.run_execution", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_execution_task(self: Any, execution_id: str, limited: bool = False) -> str:
+def run_execution_task(self: Any, execution_id: str, lane: list[Any] | None = None) -> str:
     """Claim and run one execution (a doorbell; duplicates and stale ones are no-ops).
 
-    ``limited``: a hint that the execution is in a lane with a concurrency limit.
+    ``lane``: ``[queue name, concurrency key, limit]`` when the execution is in a limited lane (a hint).
     """
     from .engine import get_engine
     from .store.store import running_task
 
     running_task.id = self.request.id
-    running_task.limited = limited
+    running_task.lane = lane
     try:
         return get_engine().run(execution_id)
     finally:
         running_task.id = None
-        running_task.limited = False
+        running_task.lane = None
 
 
 @shared_task(name="polos.reap", ignore_result=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django.db.models.deletion
+import django.db.models.functions.comparison
 import django.utils.timezone
 from django.db import migrations, models
 
@@ -113,7 +114,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="execution",
-            index=models.Index(fields=["queue_name", "concurrency_key", "status"], name="polos_exec_lane_idx"),
+            index=models.Index(
+                models.F("queue_name"),
+                django.db.models.functions.comparison.Coalesce("concurrency_key", models.Value("")),
+                models.F("status"),
+                models.OrderBy(models.F("priority"), descending=True),
+                models.F("created_at"),
+                models.F("id"),
+                name="polos_exec_lane_idx",
+            ),
         ),
         migrations.AddConstraint(
             model_name="schedule",

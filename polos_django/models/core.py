@@ -7,6 +7,8 @@ The hot path (claim, record a step, wait, finish) uses hand-written SQL against 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 __all__ = [
@@ -88,7 +90,16 @@ class Execution(models.Model):
             models.Index(fields=["status", "rung_at"], name="polos_exec_rung_idx"),
             models.Index(fields=["parent", "step_key"], name="polos_exec_parent_idx"),
             models.Index(fields=["workflow_id", "status", "created_at"], name="polos_exec_list_idx"),
-            models.Index(fields=["queue_name", "concurrency_key", "status"], name="polos_exec_lane_idx"),
+            # Concurrency lanes (polos_django.store.lanes): a NULL key and '' are the same lane.
+            models.Index(
+                F("queue_name"),
+                Coalesce("concurrency_key", Value("")),
+                F("status"),
+                F("priority").desc(),
+                F("created_at"),
+                F("id"),
+                name="polos_exec_lane_idx",
+            ),
         ]
         permissions = [("cancel_execution", "Can cancel executions")]
 

@@ -1,33 +1,40 @@
-"""Concurrency lanes: admission at claim time and ringing the next execution of a lane.
+"""Concurrency lanes: admission at claim time and ringing the next executions of a lane.
 
-A lane is (queue name, concurrency key).  Executions created with a concurrency limit are admitted
-by :func:`claim_limited` in one transaction that serializes the lane (an advisory lock on
-PostgreSQL; SQLite writers are serialized anyway), counts its *running* executions and the queued
-ones ahead (higher priority first, FIFO within a priority), and claims only when a slot is free for
-this one.  Everything else about an execution without a limit stays on the one-statement claim.
+A lane is (queue name, concurrency key).  An execution created with a concurrency limit is claimed
+by one statement whose ``WHERE`` also admits it: the lane's running executions plus its queued
+ones ahead (higher priority first, FIFO within a priority) must leave a slot for it.  On SQLite
+writers are serialized, so that statement is the whole story.  On PostgreSQL two claims of one
+lane can run at the same moment and each see the other's slot as free, so a claim is followed by
+a check (:func:`verify_sql`): a fresh statement that sees every claim committed before it; a claim
+that finds the lane over its limit backs off (the execution is queued again).  Of claims racing
+each other at least the last one to check sees all the others, so the limit always holds; in the
+worst case an execution backs off that could have run, and is rung again.  The check rides on the
+claim's next statement (loading the steps), so a limited claim costs no extra round trip.
 
 Doorbells of a limited lane are rationed.  ``rung_at`` is ``NULL`` while an execution has no
 doorbell outstanding: at creation only the lane's free slots are rung (so a flood of one tenant
 waits in the database, not in the Celery queue in front of everybody else's messages), and a
 refused claim gives its doorbell back.  Whenever a running execution of the lane stops running
-(:func:`ring_next`) the heads of the lane (as many as there are free slots) that have no doorbell
+(:func:`ring_next`), the heads of the lane (as many as there are free slots) that have no doorbell
 outstanding are rung.  The reaper does the same for every lane with such executions, and re-rings
 heads whose doorbell was lost, so nothing spins and nothing is lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from typing import Any
 
 from django.db import connection, transaction
 
 from polos.queues import declared_limit
-from polos.store import QUEUED, RUNNING, Claim, ExecutionRecord
+from polos.store import QUEUED, RUNNING, ExecutionRecord
 
 from .. import doorbell
 from ..conf import polos_settings
 from . import sql
+
+logger = logging.getLogger("polos.lanes")
 
 
 def configured_limit(queue_name: str | None) -> int | None:
@@ -40,132 +47,126 @@ def configured_limit(queue_name: str | None) -> int | None:
     return declared_limit(queue_name)
 
 
-def _lane_filter(queue_name: str | None, concurrency_key: str | None) -> tuple[str, list[Any]]:
-    where = "queue_name = %s AND concurrency_limit IS NOT NULL AND "
-    params: list[Any] = [queue_name]
-    if concurrency_key is None:
-        where += "concurrency_key IS NULL"
-    else:
-        where += "concurrency_key = %s"
-        params.append(concurrency_key)
-    return where, params
+def _lane(alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return (
+        f"{prefix}queue_name = %s AND COALESCE({prefix}concurrency_key, '') = %s "
+        f"AND {prefix}concurrency_limit IS NOT NULL"
+    )
 
 
-def _lock_key(queue_name: str | None, concurrency_key: str | None) -> str:
-    return f"lane\x1f{queue_name or ''}\x1f{concurrency_key or ''}"
+def admission(queue_name: str | None, concurrency_key: str | None, limit: int) -> tuple[str, list[Any]]:
+    """SQL (and parameters) for a claim's ``WHERE``: the row is in this lane and among its first
+    queued executions (higher priority first, then older) that fit in its free slots.
 
-
-def lock_lane(cursor: Any, queue_name: str | None, concurrency_key: str | None, *, async_commit: bool = False) -> None:
-    """Serialize admissions of one lane until commit (PostgreSQL; SQLite writers are serialized).
-
-    ``async_commit``: also commit this transaction without waiting for the disk.  Admissions and
-    rings are like claims: one lost in an OS crash only leaves an execution queued (and the reaper
-    rings it again), so they need no flush before the worker goes on.
+    Index range scans on ``polos_exec_lane_idx``, bounded by the limit.
     """
-    if sql.is_postgres():
-        config = ", set_config('synchronous_commit', 'off', true)" if async_commit else ""
+    bound = "GREATEST" if sql.is_postgres() else "MAX"
+    lane = [queue_name, concurrency_key or ""]
+    match = "= ANY(ARRAY(" if sql.is_postgres() else "IN (("
+    return (
+        f"{_lane()} AND concurrency_limit = %s AND id {match}SELECT id FROM {sql.EXECUTION} WHERE {_lane()} "
+        "AND status = %s ORDER BY priority DESC, created_at, id "
+        f"LIMIT (SELECT {bound}(0, %s - COUNT(*)) FROM {sql.EXECUTION} WHERE {_lane()} AND status = %s)))",
+        [*lane, limit, *lane, QUEUED, limit, *lane, RUNNING],
+    )
+
+
+def lane_of(cursor: Any, execution_id: str) -> tuple[str | None, str | None, int] | None:
+    """The lane of a queued execution with a concurrency limit (``None`` otherwise)."""
+    cursor.execute(
+        f"SELECT queue_name, concurrency_key, concurrency_limit FROM {sql.EXECUTION} "
+        "WHERE id = %s AND status = %s AND concurrency_limit IS NOT NULL",
+        [execution_id, QUEUED],
+    )
+    row = cursor.fetchone()
+    return (row[0], row[1], int(row[2])) if row else None
+
+
+def verify_sql(record: ExecutionRecord, token: int) -> tuple[str, list[Any]]:
+    """PostgreSQL, after a limited claim committed: an ``UPDATE`` that backs the claim off if its
+    lane is over the limit (queued again, without a doorbell), ``RETURNING id`` when it did.
+
+    It runs as a fresh statement, so it sees every claim committed before it.  The store runs it
+    in the same round trip as the claim's next statement (``load_steps``).
+    """
+    lane = [record.queue_name, record.concurrency_key or ""]
+    return (
+        f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, rung_at = NULL "
+        f"WHERE id = %s AND lease_token = %s AND status = %s AND concurrency_limit < "
+        f"(SELECT COUNT(*) FROM {sql.EXECUTION} WHERE {_lane()} AND status = %s) RETURNING id",
+        [QUEUED, record.id, token, RUNNING, *lane, RUNNING],
+    )
+
+
+def backed_off(record: ExecutionRecord) -> None:
+    """A claim backed off (see :func:`verify_sql`): ring the lane's free slots."""
+    logger.info("execution %s backed off: a concurrent claim took the last slot of its lane", record.id)
+    ring_lane(record.queue_name, record.concurrency_key, int(record.concurrency_limit or 0))
+
+
+def give_back(execution_id: str) -> None:
+    """A limited claim was refused: the doorbell is spent; make sure the lane's heads get rung."""
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT pg_advisory_xact_lock(hashtextextended(%s, 1)){config}", [_lock_key(queue_name, concurrency_key)]
+            f"UPDATE {sql.EXECUTION} SET rung_at = NULL WHERE id = %s AND status = %s "
+            "AND concurrency_limit IS NOT NULL RETURNING queue_name, concurrency_key, concurrency_limit",
+            [execution_id, QUEUED],
         )
+        row = cursor.fetchone()
+    if row is not None:
+        ring_lane(row[0], row[1], int(row[2]))
+
+
+def heads_update_sql(*, stale: bool = False, extra_free: int = 0) -> str:
+    """An ``UPDATE`` (without ``RETURNING``) marking the lane's next queued executions (as many as
+    it has free slots, plus ``extra_free``) that have no doorbell outstanding (or, with ``stale``,
+    a lost one) as rung.  Parameters: :func:`heads_params` (then the stale cutoff)."""
+    outstanding = "(e.rung_at IS NULL OR e.rung_at < %s)" if stale else "e.rung_at IS NULL"
+    postgres = sql.is_postgres()
+    bound = "GREATEST" if postgres else "MAX"
+    # PostgreSQL: = ANY(ARRAY(...)) keeps the update on the primary key (IN may become a hash join
+    # over the whole table).
+    match = "= ANY(ARRAY(" if postgres else "IN (("
+    return (
+        f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id {match}SELECT e.id FROM ("
+        f"SELECT id, rung_at FROM {sql.EXECUTION} WHERE {_lane()} AND status = %s "
+        "ORDER BY priority DESC, created_at, id "
+        f"LIMIT (SELECT {bound}(0, %s + {int(extra_free)} - COUNT(*)) FROM {sql.EXECUTION} "
+        f"WHERE {_lane()} AND status = %s)) e WHERE {outstanding}))"
+    )
+
+
+def heads_params(queue_name: str | None, concurrency_key: str | None, limit: int) -> list[Any]:
+    lane = [queue_name, concurrency_key or ""]
+    return [sql.now_param(), *lane, QUEUED, limit, *lane, RUNNING]
 
 
 def ring_heads(
-    cursor: Any,
-    queue_name: str | None,
-    concurrency_key: str | None,
-    limit: int,
-    *,
-    stale_before: Any = None,
-    async_commit: bool = False,
+    cursor: Any, queue_name: str | None, concurrency_key: str | None, limit: int, *, stale_before: Any = None
 ) -> int:
-    """Ring the next queued executions of a lane, as many as it has free slots, that have no doorbell
+    """Ring the lane's next queued executions, as many as it has free slots, that have no doorbell
     outstanding (or one rung before ``stale_before``, when the reaper looks for lost ones).
 
-    Inside a transaction that holds the lane lock.
+    Runs without a lane lock: a refusal committed meanwhile may be missed (that execution is rung by
+    the next release or the reaper's sweep), and a doorbell may be sent twice (harmless).
     """
-    where, params = _lane_filter(queue_name, concurrency_key)
-    # One round trip: the heads, as many as the lane has free slots.
-    if sql.is_postgres():
-        # The rung_at update below needs no disk flush (see lock_lane).
-        config = ", set_config('synchronous_commit', 'off', true)" if async_commit else ""
-        bound = "GREATEST"
-    else:
-        config, bound = "", "MAX"
-    cursor.execute(
-        f"SELECT id, rung_at{config} FROM {sql.EXECUTION} WHERE {where} AND status = %s "
-        "ORDER BY priority DESC, created_at, id "
-        f"LIMIT (SELECT {bound}(0, %s - COUNT(*)) FROM {sql.EXECUTION} WHERE {where} AND status = %s)",
-        [*params, QUEUED, limit, *params, RUNNING],
-    )
-    stale = sql.read_time(stale_before) if stale_before is not None else None
-    ids = [
-        execution_id
-        for execution_id, rung_at, *_ in cursor.fetchall()
-        if rung_at is None or (stale is not None and (sql.read_time(rung_at) or stale) < stale)
-    ]
-    if ids:
-        marks = ", ".join(["%s"] * len(ids))
-        cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id IN ({marks})", [sql.now_param(), *ids])
-        for execution_id in ids:
-            transaction.on_commit(lambda e=execution_id: doorbell.ring(e, queue_name, limited=True))
+    params = heads_params(queue_name, concurrency_key, limit)
+    if stale_before is not None:
+        params.append(stale_before)
+    cursor.execute(heads_update_sql(stale=stale_before is not None) + " RETURNING id", params)
+    ids = [row[0] for row in cursor.fetchall()]
+    for execution_id in ids:
+        transaction.on_commit(
+            lambda e=execution_id: doorbell.ring(e, queue_name, lane=(queue_name, concurrency_key, limit))
+        )
     return len(ids)
 
 
-def claim_limited(execution_id: str, claim: Callable[[str, list[Any]], Claim | None]) -> Claim | None:
-    """Claim a queued execution of a limited lane if a slot is free for it; ``None`` if refused.
-
-    ``claim(condition, params)`` runs the claim's compare-and-set with the admission condition
-    added to its ``WHERE``: a fresh statement after the lane lock, so it counts everything
-    committed before.
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        if sql.is_postgres():
-            # One round trip: the lane, and its lock (taken only for a limited, queued execution).
-            cursor.execute(
-                f"SELECT queue_name, concurrency_key, concurrency_limit, priority, created_at, "
-                "set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(hashtextextended("
-                "'lane' || chr(31) || COALESCE(queue_name, '') || chr(31) || COALESCE(concurrency_key, ''), 1)) "
-                f"FROM {sql.EXECUTION} WHERE id = %s AND status = %s AND concurrency_limit IS NOT NULL",
-                [execution_id, QUEUED],
-            )
-        else:
-            cursor.execute(
-                f"SELECT queue_name, concurrency_key, concurrency_limit, priority, created_at "
-                f"FROM {sql.EXECUTION} WHERE id = %s AND status = %s AND concurrency_limit IS NOT NULL",
-                [execution_id, QUEUED],
-            )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        queue_name, concurrency_key, limit, priority, created_at = row[:5]
-        where, lane_params = _lane_filter(queue_name, concurrency_key)
-        # Running ones plus queued ones ahead (higher priority, then older) must leave a slot.
-        condition = (
-            f"(SELECT COUNT(*) FROM {sql.EXECUTION} WHERE {where} AND (status = %s OR (status = %s AND "
-            "(priority > %s OR (priority = %s AND (created_at < %s OR (created_at = %s AND id < %s))))))) < %s"
-        )
-        params = [*lane_params, RUNNING, QUEUED, priority, priority, created_at, created_at, execution_id, limit]
-        claimed = claim(condition, params)
-        if claimed is not None:
-            return claimed
-        # Refused: give the doorbell back (rung again when its turn comes) and make sure the ones
-        # ahead are rung (their doorbells may have been given back too).
-        cursor.execute(
-            f"UPDATE {sql.EXECUTION} SET rung_at = NULL WHERE id = %s AND status = %s", [execution_id, QUEUED]
-        )
-        if cursor.rowcount:
-            ring_heads(cursor, queue_name, concurrency_key, int(limit))
-        return None
-
-
 def ring_lane(queue_name: str | None, concurrency_key: str | None, limit: int) -> None:
-    """Ring the lane's free slots now (in its own transaction).
-
-    Without the lane lock: a refusal committed meanwhile may be missed (that execution is then rung
-    by the next release or the reaper's sweep), and a doorbell may be sent twice (harmless).
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        ring_heads(cursor, queue_name, concurrency_key, limit, async_commit=True)
+    """Ring the lane's free slots now (one statement)."""
+    with connection.cursor() as cursor:
+        ring_heads(cursor, queue_name, concurrency_key, limit)
 
 
 def ring_next(record: ExecutionRecord) -> None:
@@ -204,6 +205,5 @@ def sweep(cursor: Any, stale_before: Any) -> int:
     rung = 0
     for queue_name, concurrency_key, limit in cursor.fetchall()[:200]:
         with transaction.atomic():
-            lock_lane(cursor, queue_name, concurrency_key)
             rung += ring_heads(cursor, queue_name, concurrency_key, int(limit), stale_before=stale_before)
     return rung

@@ -184,17 +184,21 @@ class DjangoStore(ExecutionStore):
 
         # Executions of a limited lane are admitted by lanes.claim_limited: this first statement
         # claims only unlimited ones (and takes over expired leases, which already hold a slot).
-        def admitted(admission: str, params: list[Any]) -> Claim | None:
-            return self._claim_statement(execution_id, owner, now, expires, admission=(admission, params))
-
-        if getattr(running_task, "limited", False):  # the doorbell's hint: try the lane first
-            claim = lanes.claim_limited(execution_id, admitted)
+        hint = getattr(running_task, "lane", None)  # the doorbell says: this limited lane
+        if hint:
+            lane = (hint[0], hint[1], int(hint[2]))
+            claim = self._claim_statement(execution_id, owner, now, expires, lane=lane)
             if claim is not None:
                 return claim
         claim = self._claim_statement(execution_id, owner, now, expires)
-        if claim is not None or getattr(running_task, "limited", False):
-            return claim
-        return lanes.claim_limited(execution_id, admitted)
+        if claim is None and not hint:
+            with connection.cursor() as cursor:
+                lane_found = lanes.lane_of(cursor, execution_id)
+            if lane_found is not None:
+                claim = self._claim_statement(execution_id, owner, now, expires, lane=lane_found)
+        if claim is None:
+            lanes.give_back(execution_id)  # a no-op unless a limited lane refused it
+        return claim
 
     def _claim_statement(
         self,
@@ -203,13 +207,12 @@ class DjangoStore(ExecutionStore):
         now: dt.datetime,
         expires: dt.datetime,
         *,
-        admission: tuple[str, list[Any]] | None = None,
+        lane: tuple[str | None, str | None, int] | None = None,
     ) -> Claim | None:
         """The claim's compare-and-set (and, on a first attempt, the ``workflow_start`` event).
 
-        ``admission``: claim a queued execution of a limited lane if this SQL condition (and its
-        parameters; see ``lanes.claim_limited``) holds; else a queued execution without a limit,
-        or one whose lease expired.
+        ``lane``: claim a queued execution of this limited lane if the lane admits it (see
+        :mod:`.lanes`); else a queued execution without a limit, or one whose lease expired.
         """
         now_db = sql.db_time(now)
         params = [RUNNING, owner, sql.db_time(expires), now_db, getattr(running_task, "id", None), execution_id]
@@ -218,9 +221,10 @@ class DjangoStore(ExecutionStore):
             "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s), "
             "celery_task_id = %s WHERE id = %s AND "
         )
-        if admission is not None:
-            update += f"status = %s AND {admission[0]} "
-            params += [QUEUED, *admission[1]]
+        if lane is not None:
+            condition, condition_params = lanes.admission(*lane)
+            update += f"status = %s AND {condition} "
+            params += [QUEUED, *condition_params]
         else:
             update += "((status = %s AND concurrency_limit IS NULL) OR (status = %s AND lease_expires_at < %s)) "
             params += [QUEUED, RUNNING, now_db]
@@ -255,7 +259,12 @@ class DjangoStore(ExecutionStore):
                         transaction.on_commit(lambda: live.publish([event]))
                     else:
                         live.publish([event])
-                return Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
+                claim = Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
+                if lane is not None:
+                    # Two claims of one lane may race: the check rides on the claim's next
+                    # statement, load_steps (see lanes.verify_sql).
+                    running_task.verify = claim
+                return claim
             cursor.execute(update, params)
             row = cursor.fetchone()
             if row is None:
@@ -273,12 +282,35 @@ class DjangoStore(ExecutionStore):
         return Claim(record, int(row[0]), owner, cancel_requested=record.cancel_requested)
 
     def load_steps(self, execution_id: str) -> dict[str, StepRecord]:
+        pending = getattr(running_task, "verify", None)
+        if pending is not None and pending.execution.id == execution_id:
+            running_task.verify = None
+            return self._load_steps_verified(pending)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT key, kind, status, output, error, state FROM {sql.STEP} WHERE execution_id = %s",
                 [execution_id],
             )
             return {row[0]: StepRecord(*row) for row in cursor.fetchall()}
+
+    def _load_steps_verified(self, claim: Claim) -> dict[str, StepRecord]:
+        """Load the steps and, in the same round trip, check a limited claim (see ``lanes.verify``).
+
+        A claim that must back off is marked lost: the run stops before its first step.
+        """
+        verify_sql, verify_params = lanes.verify_sql(claim.execution, claim.token)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH v AS ({verify_sql}) "
+                f"SELECT key, kind, status, output, error, state, (SELECT COUNT(*) FROM v) FROM {sql.STEP} "
+                "WHERE execution_id = %s UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, (SELECT COUNT(*) FROM v)",
+                [*verify_params, claim.execution.id],
+            )
+            rows = cursor.fetchall()
+        if rows and rows[-1][6]:
+            claim.lost = True
+            lanes.backed_off(claim.execution)
+        return {row[0]: StepRecord(*row[:6]) for row in rows if row[0] is not None}
 
     def record_step(self, claim: Claim, write: StepWrite) -> list[ExecutionRecord]:
         simple = (
@@ -526,6 +558,12 @@ class DjangoStore(ExecutionStore):
         now_db = sql.db_time(now)
         event = finish_event(record, status, result, error)
         data, plain = sql.event_json(event)
+        ring_sql, ring_select, ring_params = "", "", []
+        if record.concurrency_limit is not None:
+            # Same statement: ring the lane's next ones (this execution's slot counts as free).
+            ring_sql = f", h AS ({lanes.heads_update_sql(extra_free=1)} AND EXISTS (SELECT 1 FROM u) RETURNING id)"
+            ring_select = ", (SELECT array_agg(id) FROM h)"
+            ring_params = lanes.heads_params(record.queue_name, record.concurrency_key, int(record.concurrency_limit))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH u AS (UPDATE {sql.EXECUTION} SET status = %s, result = %s, error = %s, "
@@ -534,9 +572,10 @@ class DjangoStore(ExecutionStore):
                 f"d AS (DELETE FROM {sql.WAIT} WHERE execution_id IN (SELECT id FROM u)), "
                 f"lk AS (SELECT {sql.TOPIC_LOCK.format('%s')} FROM u), "
                 f"ev AS (INSERT INTO {sql.EVENT} (project_id, topic, event_type, data, execution_id, created_at) "
-                "SELECT %s, %s, %s, %s, %s, %s FROM u, lk RETURNING id) "
+                "SELECT %s, %s, %s, %s, %s, %s FROM u, lk RETURNING id)"
+                f"{ring_sql} "
                 "SELECT (SELECT id FROM ev), EXISTS "
-                f"(SELECT 1 FROM {sql.WAIT} WHERE kind = %s AND topic = %s) FROM u",
+                f"(SELECT 1 FROM {sql.WAIT} WHERE kind = %s AND topic = %s){ring_select} FROM u",
                 [
                     status,
                     result,
@@ -554,6 +593,7 @@ class DjangoStore(ExecutionStore):
                     data,
                     record.id,
                     now_db,
+                    *ring_params,
                     WAIT_EVENT,
                     record.topic,
                 ],
@@ -567,7 +607,9 @@ class DjangoStore(ExecutionStore):
                 with transaction.atomic():
                     wake_event_waits(cursor, [written])
         live.publish([written])
-        lanes.ring_next(record)
+        for execution_id in (row[2] or []) if ring_sql else ():
+            lane = (record.queue_name, record.concurrency_key, int(record.concurrency_limit or 0))
+            doorbell.ring(execution_id, record.queue_name, lane=lane)
 
     def retry_later(self, claim: Claim, error: str, due_at: dt.datetime, run_seconds: float) -> None:
         record = claim.execution
