@@ -44,17 +44,31 @@ def grouped() -> list[dict[str, Any]]:
     return groups
 
 
-def polos_schedules() -> list[dict[str, Any]]:
-    """Rows of the app's own schedule model, when it has one (generic: every concrete field)."""
+SCHEDULE_COLUMNS = (
+    "workflow_id",
+    "cron",
+    "timezone",
+    "key",
+    "paused",
+    "next_occurrence",
+    "last_occurrence",
+    "missed_policy",
+    "queue_name",
+    "project_id",
+)
+
+
+def polos_schedules() -> list[list[tuple[str, Any]]]:
+    """Rows of the app's own schedule table (``polos.Schedule``) when it has one: its main columns."""
     try:
         model = apps.get_model("polos", "Schedule")
     except LookupError:
         return []
     names = [f.name for f in model._meta.concrete_fields]
-    rows = []
-    for obj in model.objects.all()[:500]:
-        rows.append([(name, getattr(obj, name)) for name in names])
-    return rows
+    columns = [name for name in SCHEDULE_COLUMNS if name in names] or names
+    order = "workflow_id" if "workflow_id" in names else "pk"
+    rows = model.objects.order_by(order).values_list(*columns)[:500]
+    return [[(name.replace("_", " "), value) for name, value in zip(columns, row, strict=True)] for row in rows]
 
 
 def _broker_backlog(names: list[str]) -> dict[str, int | None]:

@@ -300,6 +300,21 @@ def test_queues_page_counts_active_executions_per_queue(staff_client: Client) ->
     assert "emails" in body and "host:1: 1" in body
 
 
+def test_schedules_page_lists_beat_tasks_and_workflow_schedules(staff_client: Client) -> None:
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from polos_django.models import Schedule
+
+    crontab = CrontabSchedule.objects.create(
+        minute="*/5", hour="*", day_of_week="*", day_of_month="*", month_of_year="*"
+    )
+    PeriodicTask.objects.create(name="nightly-report", task="polos.schedule_tick", crontab=crontab)
+    Schedule.objects.create(workflow_id="ui_nightly", cron="0 3 * * *", last_occurrence=dt.datetime.now(dt.UTC))
+    body = " ".join(staff_client.get("/ui/schedules/").content.decode().split())
+    assert "nightly-report" in body and "*/5 * * * *" in body
+    assert "ui_nightly" in body and "0 3 * * *" in body and "next occurrence" in body
+
+
 def test_cancel_needs_the_permission(staff_client: Client, staff: Any) -> None:
     from django.contrib.auth.models import Permission
 
