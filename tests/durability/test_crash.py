@@ -16,11 +16,13 @@ from tests.sampleapp.models import Invocation
 
 WORKFLOWS = 100
 STEPS = 10
+# 100 x 10 x 50 ms of step work: at least ~12 s on two workers, so several kill rounds land mid-run.
+STEP_SLEEP = 0.05
 
 
 def test_sigkill_workers_every_two_seconds(start_workers):
     workers = start_workers(2)
-    handles = client.batch_invoke([{"id": "dj_steps", "payload": {"steps": STEPS, "sleep": 0.02}}] * WORKFLOWS)
+    handles = client.batch_invoke([{"id": "dj_steps", "payload": {"steps": STEPS, "sleep": STEP_SLEEP}}] * WORKFLOWS)
     ids = [h.id for h in handles]
     killed_pids: set[int] = set()
     recoveries: list[float] = []
