@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
-from django.db.models import Count
-
-from polos.store import RUNNING
 
 from .. import live
 from ..api import registry as announced_registry
-from ..models import Execution
-from .queries import ACTIVE
 
-logger = logging.getLogger("polos.ui")
 KINDS = (("agent", "Agents"), ("workflow", "Workflows"), ("tool", "Tools"))
 
 
@@ -32,6 +24,11 @@ def grouped() -> list[dict[str, Any]]:
         if entry.get("worker"):
             item["workers"].append({"name": entry["worker"], "last_seen": entry.get("last_seen")})
         item["source"] = "worker" if item.get("source") != "server" else "server + worker"
+    from .. import status
+
+    served = status.workflow_availability() or {}
+    for workflow_id, item in found.items():
+        item["live_workers"] = served.get(workflow_id, [])
     groups = []
     for kind, label in KINDS:
         items = sorted((v for v in found.values() if (v.get("type") or "workflow") == kind), key=lambda v: v["id"])
@@ -71,55 +68,23 @@ def polos_schedules() -> list[list[tuple[str, Any]]]:
     return [[(name.replace("_", " "), value) for name, value in zip(columns, row, strict=True)] for row in rows]
 
 
-def _broker_backlog(names: list[str]) -> dict[str, int | None]:
-    """Messages waiting in each Celery queue (Redis brokers only; ``None`` when unknown)."""
-    backlog: dict[str, int | None] = dict.fromkeys(names)
-    broker = getattr(settings, "CELERY_BROKER_URL", "") or ""
-    if not broker.startswith(("redis://", "rediss://", "unix://")):
-        return backlog
-    try:
-        import redis
+def project_ids() -> list[str]:
+    """The projects to choose from: the project rows, and ``default`` (executions need no row)."""
+    from ..models import Project
 
-        client = redis.Redis.from_url(broker, socket_timeout=2, socket_connect_timeout=2)
-        pipe = client.pipeline(transaction=False)
-        for name in names:
-            pipe.llen(name)
-        for name, length in zip(names, pipe.execute(), strict=True):
-            backlog[name] = int(length)
-        client.close()
-    except Exception:
-        logger.warning("could not read Celery queue lengths from the broker", exc_info=True)
-    return backlog
+    ids = list(Project.objects.order_by("created_at").values_list("id", flat=True)[:200])
+    return ids if "default" in ids else ["default", *ids]
 
 
-def queues_and_workers() -> dict[str, Any]:
-    """Active executions per queue and status, broker backlogs, and the workers seen."""
-    default = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
-    per_queue: dict[str, dict[str, Any]] = {}
-    rows = Execution.objects.filter(status__in=ACTIVE).values("queue_name", "status").annotate(n=Count("id"))
-    for row in rows:
-        name = row["queue_name"] or default
-        entry = per_queue.setdefault(name, {"name": name, **dict.fromkeys(ACTIVE, 0)})
-        entry[row["status"]] += row["n"]
-    backlog = _broker_backlog(sorted(per_queue) or [default])
-    for name, length in backlog.items():
-        per_queue.setdefault(name, {"name": name, **dict.fromkeys(ACTIVE, 0)})["backlog"] = length
-    owners = (
-        Execution.objects.filter(status=RUNNING, lease_owner__isnull=False)
-        .values("lease_owner")
-        .annotate(n=Count("id"))
-        .order_by("lease_owner")
-    )
-    workers: dict[str, dict[str, Any]] = {}
-    for entry in announced_registry.announced().values():
-        name = entry.get("worker")
-        if name:
-            worker = workers.setdefault(name, {"name": name, "last_seen": None, "workflows": [], "running": 0})
-            worker["workflows"].append(entry.get("id"))
-            worker["last_seen"] = max(filter(None, [worker["last_seen"], entry.get("last_seen")]), default=None)
+def queues_and_workers(project_id: str) -> dict[str, Any]:
+    """The project's queues (backlog, active executions by status and lane, limits, consumers) and
+    the live workers (see :mod:`polos_django.status`, shared with the API)."""
+    from .. import status
+
+    found = status.queues(project_id)
     return {
-        "queues": sorted(per_queue.values(), key=lambda q: q["name"]),
-        "workers": sorted(workers.values(), key=lambda w: w["name"]),
-        "owners": list(owners),
+        "queues": found["queues"],
+        "workers": status.workers(),
+        "workers_known": found["workers_known"],
         "redis": live.polos_settings.REDIS_URL is not None,
     }

@@ -199,7 +199,9 @@ def schedules(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def queues(request: HttpRequest) -> HttpResponse:
     """Queues (active executions per queue, broker backlog) and workers."""
-    context = {"nav": "queues", **registry.queues_and_workers()}
+    projects = registry.project_ids()
+    project_id = request.GET.get("project") or projects[0]
+    context = {"nav": "queues", "projects": projects, "project": project_id, **registry.queues_and_workers(project_id)}
     return render(request, "polos/ui/queues.html", context)
 
 

@@ -296,8 +296,11 @@ def test_events_page_lists_topics_and_a_topic(staff_client: Client) -> None:
 def test_queues_page_counts_active_executions_per_queue(staff_client: Client) -> None:
     make_execution("q", "queued", queue_name="emails")
     make_execution("q", "running", queue_name="emails", lease_owner="host:1")
+    make_execution("q", "waiting", queue_name="emails", project_id="other")
     body = " ".join(staff_client.get("/ui/queues/").content.decode().split())
-    assert "emails" in body and "host:1: 1" in body
+    assert '<td class="mono">emails</td><td>1</td><td>1</td><td>0</td>' in body  # project "default" only
+    other = " ".join(staff_client.get("/ui/queues/", {"project": "other"}).content.decode().split())
+    assert '<td class="mono">emails</td><td>0</td><td>0</td><td>1</td>' in other
 
 
 def test_schedules_page_lists_beat_tasks_and_workflow_schedules(staff_client: Client) -> None:
