@@ -66,7 +66,5 @@ def test_invoke_with_priority_and_limits() -> None:
     assert response.status_code == 201, response.content
     row = Execution.objects.get(pk=response.json()["id"])
     assert (row.priority, row.concurrency_key, row.queue_name) == (5, "t1", "parked-flow-api")
-    bad = api.post(
-        "/api/v1/workflows/flow_lane_job/run", {"payload": {}, "queue_concurrency_limit": -1}, format="json"
-    )
+    bad = api.post("/api/v1/workflows/flow_lane_job/run", {"payload": {}, "queue_concurrency_limit": -1}, format="json")
     assert bad.status_code == 400 and bad.json()["field"] == "queue_concurrency_limit"

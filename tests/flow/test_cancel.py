@@ -52,5 +52,3 @@ def test_running_step_that_ignores_cancel_is_killed_after_the_grace_period(_clea
         assert client.wait_for_result(follow.id, timeout=60) == "slept"
     finally:
         worker.stop()
-
-

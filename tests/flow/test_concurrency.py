@@ -31,9 +31,7 @@ def _lane_counts() -> dict[Any, int]:
 def _finished(ids: list[str]) -> int:
     with connection.cursor() as cursor:
         marks = ", ".join(["%s"] * len(ids))
-        cursor.execute(
-            f"SELECT COUNT(*) FROM polos_execution WHERE id IN ({marks}) AND status = 'completed'", ids
-        )
+        cursor.execute(f"SELECT COUNT(*) FROM polos_execution WHERE id IN ({marks}) AND status = 'completed'", ids)
         return int(cursor.fetchone()[0])
 
 
