@@ -1,9 +1,11 @@
-"""The conversation view of an agent session, rebuilt from its executions and their events.
+"""The conversation view of an agent session.
 
-Each run of an agent in the session is a turn: what the user sent (the payload's ``input``: text or a
-list of messages), the tool calls the agent made (its ``tool_*`` events) and what it answered (the
-result's ``result``, or the text).  Reading executions and events keeps the page working whatever
-conversation storage the agents use; it reads at most ``MAX_TURNS`` runs.
+Each run of an agent in the session is a turn.  When the run kept its conversation in the agents'
+log (``AgentMessage``, found through the run's ``agent_setup`` step: conversation id and the position
+where the run's messages start), the turn shows those messages: user input, the model's text,
+reasoning and tool calls, the tool results.  Otherwise (other workflows, or no log) it is rebuilt
+from the execution: what the user sent (the payload's ``input``), the ``tool_*`` events and the
+result.  At most ``MAX_TURNS`` runs and ``MAX_LOG_MESSAGES`` logged messages are read.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..models import Event, Execution
+from django.apps import apps
+
+from ..models import Event, Execution, Step
 from . import timeline
 
 MAX_TURNS = 200
+MAX_LOG_MESSAGES = 2000
+PART_LABELS = {"reasoning": "reasoning", "tool_use": "tool call", "tool_result": "tool result"}
 TOOL_EVENTS = ("tool_call", "tool_start", "tool_finish")
 
 
@@ -59,6 +65,55 @@ def _answer(result: Any) -> str:
     return json.dumps(result, indent=2, ensure_ascii=False, default=str)
 
 
+def _log_message(message: Any) -> dict[str, Any]:
+    """A logged message (``polos.llm.Message`` as JSON) as ``{"role", "parts": [{"kind", "label", "text"}]}``."""
+    if not isinstance(message, dict):
+        return {"role": "user", "parts": [{"kind": "text", "label": "", "text": str(message)}]}
+    parts = []
+    for part in message.get("content") or []:
+        if not isinstance(part, dict) or part.get("redacted"):
+            continue
+        kind = str(part.get("type", "text"))
+        if kind in ("text", "reasoning"):
+            text = str(part.get("text", ""))
+        elif kind == "tool_use":
+            text = json.dumps({"name": part.get("name"), "input": part.get("input")}, indent=2, ensure_ascii=False)
+        elif kind == "tool_result":
+            text = str(part.get("content", ""))
+        else:
+            text = json.dumps(part, indent=2, ensure_ascii=False, default=str)
+        parts.append({"kind": kind, "label": PART_LABELS.get(kind, "" if kind == "text" else kind), "text": text})
+    return {"role": str(message.get("role", "user")), "parts": parts}
+
+
+def _logs(ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each agent run's own messages from the conversation log (by execution id)."""
+    try:
+        model = apps.get_model("polos", "AgentMessage")
+    except LookupError:
+        return {}
+    starts: dict[str, tuple[str, int]] = {}
+    for execution_id, output in Step.objects.filter(execution_id__in=ids, key="agent_setup").values_list(
+        "execution_id", "output"
+    ):
+        setup = _loads(output)
+        if isinstance(setup, dict) and setup.get("conversation_id"):
+            starts[execution_id] = (str(setup["conversation_id"]), int(setup.get("start") or 0))
+    if not starts:
+        return {}
+    messages: dict[str, dict[int, Any]] = {}
+    rows = model.objects.filter(conversation_id__in={c for c, _ in starts.values()}).order_by("position")
+    for conversation_id, position, data in rows.values_list("conversation_id", "position", "data")[:MAX_LOG_MESSAGES]:
+        messages.setdefault(conversation_id, {})[position] = _loads(data)
+    logs: dict[str, list[dict[str, Any]]] = {}
+    for execution_id, (conversation_id, start) in starts.items():
+        later = [s for c, s in starts.values() if c == conversation_id and s > start]
+        end = min(later, default=None)
+        found = messages.get(conversation_id, {})
+        logs[execution_id] = [_log_message(found[p]) for p in sorted(found) if p >= start and (end is None or p < end)]
+    return logs
+
+
 def session_turns(session_id: str) -> list[dict[str, Any]]:
     """The turns of a session, oldest first (empty when the session has no executions)."""
     runs = list(
@@ -84,6 +139,7 @@ def session_turns(session_id: str) -> list[dict[str, Any]]:
             "execution_id": row["execution_id"],
         }
         tools.setdefault(row["execution_id"], []).append(timeline.describe(event))
+    logs = _logs(ids)
     turns = []
     for run in runs:
         payload = _loads(run["payload"])
@@ -92,6 +148,7 @@ def session_turns(session_id: str) -> list[dict[str, Any]]:
         turns.append(
             {
                 "run": run,
+                "log": logs.get(run["id"]),
                 "messages": _messages(sent),
                 "tools": tools.get(run["id"], []),
                 "answer": _answer(_loads(run["result"])),

@@ -68,3 +68,4 @@ def test_an_agent_run_shows_prompt_reasoning_reply_tokens_and_conversation(
         assert text in body, text
     conversation = staff_client.get("/ui/sessions/ui-chat/").content.decode()
     assert "Say hi &lt;script&gt;" in conversation and "&lt;b&gt;Hello&lt;/b&gt; from the model" in conversation
+    assert "Thinking &lt;i&gt;hard&lt;/i&gt;" in conversation  # from the conversation log: reasoning too

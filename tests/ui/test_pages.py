@@ -280,6 +280,35 @@ def test_session_page_shows_the_conversation(staff_client: Client) -> None:
     assert staff_client.get("/ui/sessions/none-such/").status_code == 404
 
 
+def test_session_page_reads_the_agents_conversation_log(staff_client: Client) -> None:
+    from polos_django.models import AgentMessage, Step
+
+    runs = [make_execution("coder", session_id="chat-log", workflow_type="agent") for _ in range(2)]
+    for run, start in zip(runs, (0, 4), strict=True):
+        Step.objects.create(
+            execution=run,
+            key="agent_setup",
+            kind="agent_setup",
+            status="completed",
+            output=json.dumps({"conversation_id": "c-log", "start": start}),
+        )
+    log = [
+        {"role": "user", "content": [{"type": "text", "text": "List files"}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "glob", "input": {"pattern": "*"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "<a.txt>"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "One file."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Thanks"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "You are welcome."}]},
+    ]
+    for position, message in enumerate(log):
+        AgentMessage.objects.create(conversation_id="c-log", position=position, data=json.dumps(message))
+    body = staff_client.get("/ui/sessions/chat-log/").content.decode()
+    first, second = body.split('class="turn"')[1:3]
+    for text in ("List files", "tool call", "&quot;glob&quot;", "tool result", "&lt;a.txt&gt;", "One file."):
+        assert text in first, text
+    assert "Thanks" in second and "You are welcome." in second and "List files" not in second
+
+
 def test_registry_lists_registered_workflows(staff_client: Client) -> None:
     body = staff_client.get("/ui/registry/").content.decode()
     assert "dj_steps" in body  # tests.sampleapp.workflows, autodiscovered
