@@ -68,3 +68,40 @@ def test_invoke_with_priority_and_limits() -> None:
     assert (row.priority, row.concurrency_key, row.queue_name) == (5, "t1", "parked-flow-api")
     bad = api.post("/api/v1/workflows/flow_lane_job/run", {"payload": {}, "queue_concurrency_limit": -1}, format="json")
     assert bad.status_code == 400 and bad.json()["field"] == "queue_concurrency_limit"
+
+
+@pytest.fixture
+def daphne_server() -> Any:
+    from tests.api.conftest import LiveServer
+
+    server = LiveServer().start()
+    yield server
+    server.stop()
+
+
+def test_polos_client_schedules_and_priority_over_http(daphne_server: Any) -> None:
+    import asyncio
+
+    from polos import PolosClient, schedules
+    from polos.exceptions import PayloadValidationError, ScheduleNotFoundError
+
+    tenant = make_tenant("alpha")
+
+    async def scenario() -> None:
+        async with PolosClient(api_url=daphne_server.url, api_key=tenant.key, project_id=tenant.project_id) as client:
+            schedule_id = await schedules.create(client, "flow_scheduled", "15 6 * * *", timezone="Asia/Tokyo")
+            [item] = await schedules.list(client, "flow_scheduled")
+            assert item["id"] == schedule_id and item["timezone"] == "Asia/Tokyo"
+            await schedules.pause(client, schedule_id)
+            assert (await schedules.list(client))[0]["paused"] is True
+            await schedules.resume(client, schedule_id)
+            await schedules.delete(client, schedule_id)
+            assert await schedules.list(client) == []
+            with pytest.raises(ScheduleNotFoundError):
+                await schedules.delete(client, schedule_id)
+            with pytest.raises(PayloadValidationError, match="day of month value 32"):
+                await client.create_schedule("flow_scheduled", "0 0 32 * *")
+            handle = await client.invoke("flow_lane_job", {"n": 1}, queue_name="parked-flow-http", priority=7)
+            assert (await client.get_execution(handle.id))["priority"] == 7
+
+    asyncio.run(scenario())
