@@ -64,9 +64,6 @@ DEFAULTS: dict[str, Any] = {
     # Worker presence (polos_django.presence): each worker refreshes its record this often; a record
     # not refreshed for three intervals expires (the worker is gone).
     "WORKER_HEARTBEAT_SECONDS": 10.0,
-    # Streams on PostgreSQL read events with psycopg's async API on the event loop (no thread hop);
-    # False: through the ORM (polos_django.api.stream_reads).
-    "STREAM_DIRECT_READS": True,
 }
 
 _ENV = {

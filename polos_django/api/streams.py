@@ -25,7 +25,6 @@ from polos.store import FINISHED_STATUSES, EventRecord
 from .. import live
 from ..models import Event, Execution
 from ..store import sql
-from . import stream_reads
 
 KEEPALIVE_SECONDS = 15.0
 # Re-read the database this often even without a ring (a lost notification, Redis restarting).
@@ -59,19 +58,7 @@ def _finished(execution_id: str) -> bool:
     return Execution.objects.filter(id=execution_id, status__in=FINISHED_STATUSES).exists()
 
 
-_orm_read_events = database_sync_to_async(fetch_events)
-
-
-async def read_events(
-    topic: str, project_id: str, after: int, since: dt.datetime | None, limit: int
-) -> list[EventRecord]:
-    """:func:`fetch_events` from async code: on PostgreSQL straight from the loop
-    (:mod:`polos_django.api.stream_reads`), else (or when that cannot serve it) through the ORM."""
-    events = await stream_reads.read_events(topic, project_id, after, since, limit)
-    if events is None:
-        events = await _orm_read_events(topic, project_id, after, since, limit)
-    return events
-
+read_events = database_sync_to_async(fetch_events)
 is_finished = database_sync_to_async(_finished)
 
 
