@@ -7,13 +7,16 @@ for this test's own workers (by pid or hostname) instead of expecting an exact l
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from polos import WorkflowContext, workflow
 from polos_django import live, presence
 from polos_django.api import registry
 from tests.api.conftest import Tenant, api_client
@@ -177,3 +180,29 @@ async def test_polos_client_lists_workers_and_queues(live_api: Any, tenant: Tena
         assert mine["hostname"] in default["workers"] and isinstance(default["backlog"], int)
         listed = {w["id"]: w for w in await client.list_workflows()}
         assert listed["dj_noop"]["available"] is True and mine["hostname"] in listed["dj_noop"]["workers"]
+
+
+@workflow(id="api_status_inproc")
+async def status_inproc(ctx: WorkflowContext, payload: dict) -> int:
+    return 1
+
+
+@pytest.mark.worker
+@pytest.mark.timeout(120)
+async def test_an_in_process_worker_is_present_while_it_runs(transactional_db: Any) -> None:
+    from polos import Worker
+    from polos_django import status
+
+    worker = Worker(workflows=[status_inproc])
+    await worker.start()
+    try:
+        found = next(w for w in await sync_to_async(presence.live_workers)() or [] if w["hostname"] == worker.hostname)
+        assert found["queues"] == ["api_status_inproc"] and found["workflows"] == ["api_status_inproc"]
+        assert found["concurrency"] == 1 and found["pid"] == os.getpid()
+        served = await sync_to_async(status.workflow_availability)()
+        assert worker.hostname in (served or {}).get("api_status_inproc", [])
+    finally:
+        await worker.shutdown()
+        registry.forget("api_status_inproc")
+    # A clean shutdown removes the record at once.
+    assert all(w["hostname"] != worker.hostname for w in await sync_to_async(presence.live_workers)() or [])
