@@ -208,6 +208,25 @@ def test_workflow_runs_on_the_servers_worker(server: Server) -> None:
     print(f"\ninvoke + result from a fresh process: {time.monotonic() - started:.2f} s")
 
 
+def test_the_servers_worker_is_listed_with_its_queues(server: Server) -> None:
+    local = server.local()
+
+    def get(path: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{local['api_url']}/api/v1/{path}", headers={"Authorization": f"Bearer {local['api_key']}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return dict(json.load(response))
+
+    assert server.proc is not None
+    workers = wait_until(lambda: [w for w in get("workers")["workers"] if w["pid"] in descendants(server.proc.pid)])
+    [worker] = workers
+    assert worker["queues"] and worker["concurrency"] >= 1 and worker["workflows"]
+    queues = {q["name"]: q for q in get("queues")["queues"]}
+    assert all(worker["hostname"] in queues[name]["workers"] for name in worker["queues"])
+    assert all(isinstance(queues[name]["backlog"], int) for name in worker["queues"])  # the embedded Valkey
+
+
 def test_idle_memory(server: Server) -> None:
     """RSS double-counts what the prefork pool shares with its parent; PSS splits shared pages fairly."""
     assert server.proc is not None
