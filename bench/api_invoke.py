@@ -1,6 +1,6 @@
 """What the HTTP API adds to invoke -> result: ``PolosClient`` against ``polos server start``.
 
-A real ``polos server start`` (daphne + Django; ``--no-worker --no-beat``) on a free port, with a
+A real ``polos server start`` (uvicorn + Django; ``--no-worker --no-beat``) on a free port, with a
 fresh ``POLOS_HOME`` in a temporary directory, a fresh PostgreSQL database
 ``polos_bench_api_<hex>`` (``--database-url``; dropped at the end, also after an error) and the
 external Redis ``redis://127.0.0.1:6379/15`` (``--broker-url``; flushed at start and end).  The API
@@ -132,7 +132,7 @@ class PolosServer:
         return self.proc.pid
 
     def web_pid(self) -> int | None:
-        return next((p for p in descendants(self.pid) if "daphne" in cmdline(p)), None)
+        return next((p for p in descendants(self.pid) if "uvicorn" in cmdline(p)), None)
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.proc is None:

@@ -1,7 +1,7 @@
 """Idle memory of ``polos server start`` with its defaults (SQLite + the embedded broker).
 
 The server is started with nothing but a free ``--port`` and a fresh ``POLOS_HOME`` in a temporary
-directory (so: SQLite ``$POLOS_HOME/polos.sqlite3``, the embedded ``valkey-server``, daphne, one
+directory (so: SQLite ``$POLOS_HOME/polos.sqlite3``, the embedded ``valkey-server``, uvicorn, one
 Celery worker with its default 2 prefork pool processes, beat), idle; ``--settle`` s (default 5)
 after its ready line, the supervisor and all its descendants are read from ``/proc``:
 
@@ -61,8 +61,8 @@ def role(pid: int, parent_of: dict[int, int], supervisor: int) -> str:
         return "supervisor"
     if "valkey-server" in cmd or "redis-server" in cmd:
         return "broker"
-    if "daphne" in cmd:
-        return "web (daphne)"
+    if "uvicorn" in cmd:
+        return "web (uvicorn)"
     if " beat" in cmd:
         return "beat"
     if " worker" in cmd:

@@ -96,12 +96,15 @@ def own_worker(start_workers: Callable[..., list[WorkerProcess]]) -> WorkerProce
 def _drop_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     """Before the test database is dropped, end connections other threads left open (PostgreSQL)."""
     yield
-    from django.db import connection
+    from django.db import OperationalError, connection
 
     with django_db_blocker.unblock():
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+            except OperationalError:  # no test database was created (no test used it): nothing to end
+                pass

@@ -1,6 +1,6 @@
 """ASGI entry point of the bundled project: HTTP through Django, websockets through Channels.
 
-``daphne polos_django.server.asgi:application`` (what ``polos server start`` runs).
+``uvicorn polos_django.server.asgi:application`` (what ``polos server start`` runs; daphne works too).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 WORKFLOWS = "tests.e2e.server_workflows"
 MEMORY_TARGET_MIB = 400
-MEMORY_RSS_LIMIT_MIB = 500
+MEMORY_RSS_LIMIT_MIB = 560
 
 
 def polos_command() -> list[str]:
@@ -240,7 +240,7 @@ def test_idle_memory(server: Server) -> None:
     for pid in pids:
         print(f"  {pid:>7} RSS {rss[pid]:6.1f} PSS {pss[pid]:6.1f}  {b' '.join(names[pid]).decode()[:100]}")
     assert total_pss <= MEMORY_TARGET_MIB, f"idle PSS {total_pss:.0f} MiB exceeds {MEMORY_TARGET_MIB} MiB"
-    # The sum of RSS misses the 400 MiB target with the default topology (~430-450 MiB, docs/server.md):
+    # The sum of RSS misses the 400 MiB target with the default topology (~460-500 MiB, docs/server.md):
     # this looser bound only catches gross regressions, such as a heavy import in every process.
     assert total_rss <= MEMORY_RSS_LIMIT_MIB, f"idle RSS {total_rss:.0f} MiB"
 
@@ -299,7 +299,7 @@ def test_a_dying_child_stops_the_server(tmp_path: Path) -> None:
     crashing.wait_ready()
     assert crashing.proc is not None
     children = descendants(crashing.proc.pid)
-    web = next(pid for pid in children if b"daphne" in Path(f"/proc/{pid}/cmdline").read_bytes())
+    web = next(pid for pid in children if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes())
     os.kill(web, signal.SIGKILL)
     assert crashing.proc.wait(30) == 1
     assert "web exited unexpectedly (status -9)" in crashing.stderr
