@@ -37,6 +37,11 @@ from . import sql
 logger = logging.getLogger("polos.lanes")
 
 
+# SQLite: ``id IN ((SELECT ...))`` would compare with a scalar subquery (its first row only), so the
+# list of ids is a derived table (the parentheses balance PostgreSQL's ``= ANY(ARRAY(``).
+_SQLITE_IN = "IN (SELECT id FROM ("
+
+
 def configured_limit(queue_name: str | None) -> int | None:
     """The limit of a queue routed to by name: ``POLOS["QUEUES"]``, else as declared in this process."""
     if queue_name is None:
@@ -63,7 +68,7 @@ def admission(queue_name: str | None, concurrency_key: str | None, limit: int) -
     """
     bound = "GREATEST" if sql.is_postgres() else "MAX"
     lane = [queue_name, concurrency_key or ""]
-    match = "= ANY(ARRAY(" if sql.is_postgres() else "IN (("
+    match = "= ANY(ARRAY(" if sql.is_postgres() else _SQLITE_IN
     return (
         f"{_lane()} AND concurrency_limit = %s AND id {match}SELECT id FROM {sql.EXECUTION} WHERE {_lane()} "
         "AND status = %s ORDER BY priority DESC, created_at, id "
@@ -127,7 +132,7 @@ def heads_update_sql(*, stale: bool = False, extra_free: int = 0) -> str:
     bound = "GREATEST" if postgres else "MAX"
     # PostgreSQL: = ANY(ARRAY(...)) keeps the update on the primary key (IN may become a hash join
     # over the whole table).
-    match = "= ANY(ARRAY(" if postgres else "IN (("
+    match = "= ANY(ARRAY(" if postgres else _SQLITE_IN
     return (
         f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id {match}SELECT e.id FROM ("
         f"SELECT id, rung_at FROM {sql.EXECUTION} WHERE {_lane()} AND status = %s "

@@ -67,3 +67,20 @@ def test_bad_flow_options_are_refused() -> None:
         workflow(id="flow_bad_tz", schedule={"cron": "0 0 * * *", "timezone": "Moon/Base"})(lambda ctx: None)
     with pytest.raises(WorkflowDefinitionError, match="not a user topic"):
         workflow(id="flow_bad_topic", trigger_on_event="workflow/x/y")(lambda ctx: None)
+
+
+def test_every_free_slot_is_admitted_and_rung() -> None:
+    """Not only the lane's head: each of its first ``limit`` queued executions may be claimed."""
+    store = get_store()
+    ids = [
+        client.invoke("flow_lane_job", {}, queue_name=PARKED, queue_concurrency_limit=3, concurrency_key="slots").id
+        for _ in range(5)
+    ]
+    rung = Execution.objects.filter(pk__in=ids, rung_at__isnull=False)
+    assert set(rung.values_list("pk", flat=True)) == set(ids[:3])  # one doorbell per free slot
+    assert store.claim(ids[3], "test:1", 30) is None  # fourth in line: no slot for it
+    assert store.claim(ids[2], "test:1", 30) is not None  # third in line, ahead of the head
+    assert store.claim(ids[1], "test:1", 30) is not None
+    assert store.claim(ids[3], "test:1", 30) is None
+    assert store.claim(ids[0], "test:1", 30) is not None
+    assert store.claim(ids[4], "test:1", 30) is None  # the lane is full
