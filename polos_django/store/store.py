@@ -14,6 +14,8 @@ import socket
 import threading
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
+from functools import partial
 from typing import Any, NoReturn
 
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -56,7 +58,7 @@ from polos.store import (
 
 from .. import doorbell, live
 from ..conf import polos_settings
-from . import cancels, lanes, sql, triggers
+from . import cancels, lanes, sql, stepfn, triggers
 from .events import TRACE_EVENT_TYPES, insert_events, wake_event_waits
 from .lanes import configured_limit
 from .wakeups import FINISHED_SQL, finish_event, finish_row, insert_step, requeue, satisfy, wake_parent
@@ -475,8 +477,65 @@ class DjangoStore(ExecutionStore):
         claim.lost = True
         raise LeaseLost(claim.execution.id)
 
+    def _record_events_pg(self, claim: Claim, write: StepWrite) -> None:
+        """PostgreSQL: a step with user events (``publish_event``) in one call of ``polos_record_step``.
+
+        The function fences, locks the topics, writes the step and the events and wakes the event
+        waits (see :mod:`.stepfn`).  In autocommit mode that is one round trip, commit included;
+        events on a non-workflow topic may start event-triggered workflows, so those are written in
+        a transaction that also runs the triggers.
+        """
+        record = claim.execution
+        step = write.step
+        now = utcnow()
+        events = list(write.events)
+        topics = [e.topic or record.topic for e in events]
+        encoded = [sql.event_json(e) for e in events]
+        params = [
+            record.id,
+            claim.token,
+            step.key,
+            step.kind,
+            step.status,
+            step.output,
+            step.error,
+            step.state,
+            record.project_id,
+            sql.db_time(now),
+            now.isoformat(),
+            topics,
+            [e.event_type for e in events],
+            [data for data, _ in encoded],
+            [e.event_type not in TRACE_EVENT_TYPES for e in events],
+        ]
+        query = (
+            f"SELECT r_kind, r_id, r_a, r_b, r_c, r_d FROM {stepfn.NAME}(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+            "%s::text[], %s::text[], %s::text[], %s::boolean[])"
+        )
+        triggered = sorted({t for t in topics if not t.startswith("workflow/")})
+        with transaction.atomic() if triggered else nullcontext(), connection.cursor() as cursor:
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+            if not rows:
+                self._refused(claim)
+            written = []
+            for kind, sequence_id, a, b, c, d in rows:
+                if kind == "e":
+                    plain = encoded[len(written)][1]
+                    written.append(EventRecord(int(sequence_id), a, b, plain, now, record.id))
+                else:
+                    lane = (b, c, int(d)) if d is not None else None
+                    transaction.on_commit(partial(doorbell.ring, a, b, lane=lane))
+            for topic in triggered:
+                first = min(e.sequence_id for e in written if e.topic == topic)
+                triggers.on_publish(cursor, topic, record.project_id, first)
+            transaction.on_commit(lambda: live.publish(written))
+
     def _record_general(self, claim: Claim, write: StepWrite) -> list[ExecutionRecord]:
         record = claim.execution
+        if write.events and not write.children and not write.resumes and sql.is_postgres():
+            self._record_events_pg(claim, write)
+            return []
         with transaction.atomic(), connection.cursor() as cursor:
             self._fence(cursor, claim)
             for resume in write.resumes:
