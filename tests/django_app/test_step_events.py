@@ -140,3 +140,13 @@ def test_a_published_event_starts_its_triggered_workflow(rung: list[str]) -> Non
     _publish(_claimed("steppath_publisher"), "pub", [NewEvent("go", {"n": 1}, topic="steppath/trigger")])
     started = Execution.objects.filter(workflow_id="steppath_on_event")
     assert started.count() == 1
+
+
+def test_events_without_a_type_or_data(rung: list[str]) -> None:
+    publisher = _claimed("steppath_publisher")
+    waiter = _waiting_for(publisher.execution.topic)
+    _publish(publisher, "pub", [NewEvent(None), NewEvent(None, {"x": [1.5, "é"]})])
+    payload = json.loads(Step.objects.get(execution_id=waiter.id, key="wait").output)
+    assert payload["event_type"] is None and payload["data"] is None
+    stored = Event.objects.filter(execution_id=publisher.execution.id, event_type=None).order_by("id")
+    assert [json.loads(e.data) for e in stored] == [None, {"x": [1.5, "é"]}]
