@@ -72,8 +72,19 @@ def start_workers(transactional_db: Any, _clean_broker: None) -> Iterator[Callab
 
 
 @pytest.fixture(scope="session")
-def _shared_worker(django_db_setup: Any, _clean_broker: None) -> Iterator[WorkerProcess]:
-    shared = WorkerProcess("shared").start()
+def fake_llm() -> Iterator[Any]:
+    """One fake LLM server for the session (tests reset its script; see polos.testing.FakeLLMServer)."""
+    from polos.testing import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _shared_worker(django_db_setup: Any, _clean_broker: None, fake_llm: Any) -> Iterator[WorkerProcess]:
+    # The shared worker knows the test agents too, so its LLM clients talk to the session's fake server:
+    # whichever worker takes an agent run, it gets the test's scripted replies.
+    shared = WorkerProcess("shared", extra_env=fake_llm.env()).start()
     yield shared
     shared.stop()
 

@@ -33,13 +33,6 @@ async def runtime() -> AsyncIterator[LocalRuntime]:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@pytest.fixture(scope="session")
-def fake_llm() -> Iterator[FakeLLMServer]:
-    """One fake LLM server for the session (tests reset its script)."""
-    with FakeLLMServer() as server:
-        yield server
-
-
 @pytest.fixture
 def llm(fake_llm: FakeLLMServer) -> FakeLLMServer:
     """The fake LLM server with an empty script and no recorded requests."""
