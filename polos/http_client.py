@@ -269,32 +269,16 @@ class PolosClient:
         )
         return ExecutionHandle.model_validate(data)
 
-    async def _run(
-        self,
-        workflow_id: str,
-        payload: Any = None,
-        queue_name: str | None = None,
-        queue_concurrency_limit: int | None = None,
-        concurrency_key: str | None = None,
-        session_id: str | None = None,
-        user_id: str | None = None,
-        initial_state: Any = None,
-        run_timeout_seconds: int | None = None,
-        priority: int = 0,
-        wait_seconds: float = 0.0,
-    ) -> dict[str, Any]:
-        body = {
-            "payload": _jsonable(payload),
-            "queue_name": queue_name,
-            "queue_concurrency_limit": queue_concurrency_limit,
-            "concurrency_key": concurrency_key,
-            "session_id": session_id,
-            "user_id": user_id,
-            "initial_state": _jsonable(initial_state),
-            "run_timeout_seconds": run_timeout_seconds,
-        }
-        if priority:
-            body["priority"] = priority
+    async def _run(self, workflow_id: str, payload: Any, wait_seconds: float = 0.0, **options: Any) -> dict[str, Any]:
+        """``POST .../run`` with :meth:`invoke`'s options (checked here: the server ignores unknown fields)."""
+        unknown = sorted(set(options) - _INVOKE_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown invoke option(s) {unknown}; the options are {sorted(_INVOKE_OPTIONS)}")
+        body = {name: options.get(name) for name in sorted(_INVOKE_OPTIONS - {"priority"})}
+        body["payload"] = _jsonable(payload)
+        body["initial_state"] = _jsonable(options.get("initial_state"))
+        if options.get("priority"):
+            body["priority"] = options["priority"]
         if wait_seconds:
             body["wait_seconds"] = wait_seconds
         path = f"/workflows/{quote(workflow_id, safe='')}/run"
@@ -540,6 +524,20 @@ class PolosClient:
                     raise self._unreachable(exc) from exc
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+_INVOKE_OPTIONS = frozenset(
+    {
+        "queue_name",
+        "queue_concurrency_limit",
+        "concurrency_key",
+        "session_id",
+        "user_id",
+        "initial_state",
+        "run_timeout_seconds",
+        "priority",
+    }
+)
 
 
 def _outcome(data: dict[str, Any], execution_id: str) -> Any:

@@ -100,3 +100,11 @@ async def test_unreachable_server() -> None:
     client = PolosClient("http://127.0.0.1:9", "polos_abcdefgh_k")
     with pytest.raises(ServerUnavailableError, match="cannot reach the Polos API"):
         await client.invoke("anything")
+
+
+@pytest.mark.once
+async def test_an_unknown_invoke_option_is_refused_before_sending() -> None:
+    """The server ignores unknown fields, so a misspelt option must not be sent and silently dropped."""
+    client = PolosClient("http://127.0.0.1:9", "polos_00000000_x", "p")  # nothing listens: never reached
+    with pytest.raises(TypeError, match=r"unknown invoke option\(s\) \['queue'\]"):
+        await client.invoke_and_wait("wf", {}, queue="fast")
