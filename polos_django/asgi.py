@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
+from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 
@@ -57,7 +58,10 @@ def api_application() -> Any:
     """An ASGI app for the API URLs (call after Django is set up, like ``get_asgi_application``)."""
     from .conf import polos_settings
 
-    return _ApiHandler(max(1, int(polos_settings.API_THREADS)))
+    threads = polos_settings.API_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ImproperlyConfigured(f"POLOS['API_THREADS'] must be a positive integer, not {threads!r}")
+    return _ApiHandler(threads)
 
 
 def route_api(api_app: Any, default_app: Any, prefix: str = API_PREFIX) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
@@ -41,3 +43,15 @@ async def test_api_requests_bypass_the_middleware_and_pages_keep_it():
     status, headers = await _get(app, "/admin/login/")
     assert seen == ["/admin/login/"] and status == 200
     assert b"Cookie" in headers.get(b"Vary", b"")  # the full middleware stack ran
+
+
+@pytest.mark.once
+@pytest.mark.parametrize("threads", [0, -2, "8", 2.5, None])
+def test_a_bad_api_threads_setting_is_named(settings: Any, threads: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from polos_django.asgi import api_application
+
+    settings.POLOS = {**getattr(settings, "POLOS", {}), "API_THREADS": threads}
+    with pytest.raises(ImproperlyConfigured, match=r"POLOS\['API_THREADS'\] must be a positive integer"):
+        api_application()
