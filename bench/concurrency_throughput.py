@@ -4,8 +4,11 @@
 workers (solo pool) are told to consume it; the rate is the count over the time from the first
 claim to the last finish (database timestamps), as in ``bench.throughput``.  Phases alternate
 (unlimited, limited, unlimited, limited) and each figure is the better of its two runs, to damp the
-noise of a shared machine.  With a limit, every claim goes through the lane's admission transaction
-and every finish rings the lane's next executions: this is the price of the limit.
+noise of a shared machine.  With a limit, every claim goes through the lane's admission and every
+finish rings the lane's next execution, handed to the task that freed the slot while that task is
+young (``POLOS["LANE_HANDOFF_SECONDS"]``, docs/flow-control.md): this is the price of the limit.
+For reference, the limited phase is then run again with hand-offs off (every execution rung through
+the broker).
 
 Target (issue): the limit costs <= 20 % of the throughput.
 """
@@ -65,6 +68,10 @@ def run(env: common.BenchEnv, args: Any) -> None:
         unlimited.append(phase(args.count, None))
         limited.append(phase(args.count, args.limit))
     best_unlimited, best_limited = max(unlimited), max(limited)
+    env.stop_workers()
+    env.start_workers(args.workers, extra_env={"POLOS_LANE_HANDOFF_SECONDS": "0"})
+    phase(100, args.limit)  # warm-up
+    without_handoff = [phase(args.count, args.limit) for _ in range(2)]
     common.line("workers", f"{args.workers} (solo pool); machine shared with other busy agents")
     common.line(
         f"baseline: {args.count} 1-step workflows, no limit",
@@ -73,6 +80,11 @@ def run(env: common.BenchEnv, args: Any) -> None:
     common.line(
         f"limit {args.limit} (one lane)",
         f"{best_limited:.0f} workflows/s (runs: {', '.join(f'{r:.0f}' for r in limited)})",
+    )
+    common.line(
+        f"limit {args.limit}, hand-offs off (reference)",
+        f"{max(without_handoff):.0f} workflows/s (runs: {', '.join(f'{r:.0f}' for r in without_handoff)}; "
+        f"cost {(1 - max(without_handoff) / best_unlimited) * 100:.0f} %)",
     )
     cost = 1 - best_limited / best_unlimited
     common.ratio("ratio limited / unlimited", best_limited, best_unlimited)

@@ -298,7 +298,7 @@ async def run_execution(
         )
         store.finish(claim, FAILED, error=error_info(error))
         return FAILED
-    steps = store.load_steps(execution_id)
+    steps = store.load_steps(record.id)  # a store may claim another execution than asked (a lane's head)
     try:
         run = ExecutionRun(store, claim, steps, workflow, settings)
     except Exception as exc:  # e.g. a stored state that no longer matches state_schema

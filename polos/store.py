@@ -207,6 +207,7 @@ class ReapReport:
     triggered: int = 0
     scheduled: int = 0
     cancels_killed: int = 0
+    notifications_redelivered: int = 0
 
     @property
     def total(self) -> int:
@@ -219,6 +220,7 @@ class ReapReport:
             + self.triggered
             + self.scheduled
             + self.cancels_killed
+            + self.notifications_redelivered
         )
 
 

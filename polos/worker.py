@@ -184,6 +184,10 @@ class Worker:
         if self._thread is not None:
             return
         setup_django()
+        from polos_django import flow
+
+        # The workflows' declared schedules go to the client's project (written on worker_ready).
+        flow.declare_in_project(await asyncio.to_thread(flow.project_of_client, self.client))
         loop = asyncio.get_running_loop()
         self._finished = loop.create_future()
         self._route()

@@ -1,7 +1,7 @@
 """Django admin: the pending approvals inbox (approve / reject, bulk too, and a form view for richer
 forms), executions (read-only, steps, waits, approvals and notifications inline, events, a link to
-the live trace) with a cancel action, events, answered approvals, notifications, projects and API keys.
-Schedules are django-celery-beat's own admin (``PeriodicTask``).
+the live trace) with a cancel action, events, event triggers, answered approvals, notifications,
+projects and API keys.  Schedules are django-celery-beat's own admin (``PeriodicTask``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,18 @@ from polos.exceptions import PolosError
 from .approvals import service
 from .approvals.display import context_items
 from .approvals.forms import FormSpec, SuspendForm
-from .models import ApiKey, Approval, Event, Execution, Notification, PendingApproval, Project, Step, Wait
+from .models import (
+    ApiKey,
+    Approval,
+    Event,
+    EventTrigger,
+    Execution,
+    Notification,
+    PendingApproval,
+    Project,
+    Step,
+    Wait,
+)
 from .store import get_store
 
 ANSWER_PERMISSION = "polos.answer_pendingapproval"
@@ -420,6 +431,30 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("channel", "status")
     search_fields = ("execution__id", "step_key")
     readonly_fields = ("execution", "step_key", "channel", "status", "detail", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EventTrigger)
+class EventTriggerAdmin(admin.ModelAdmin):
+    """Written by workers from ``@workflow(trigger_on_event=...)``; delete the trigger of a workflow
+    that was removed from the code (a worker removes those whose trigger was removed)."""
+
+    list_display = ("workflow_id", "topic", "batch_size", "batch_timeout_seconds", "queue_name", "updated_at")
+    search_fields = ("workflow_id", "topic")
+    readonly_fields = (
+        "workflow_id",
+        "topic",
+        "batch_size",
+        "batch_timeout_seconds",
+        "queue_name",
+        "created_at",
+        "updated_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,9 +12,9 @@ class PolosConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import conversations, signals, worker_signals  # noqa: F401  (signal receivers)
+        from . import checks, conversations, signals, worker_signals  # noqa: F401  (signal receivers, checks)
         from .discovery import autodiscover
-        from .notify import checks  # noqa: F401  (system check of POLOS["NOTIFIERS"])
+        from .notify import checks as notify_checks  # noqa: F401  (system check of POLOS["NOTIFIERS"])
 
         conversations.bind()  # agents keep their conversations in the database
         autodiscover()

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "QUEUES": {},
     "RATE_LIMITS": {},
     "CANCEL_GRACE_SECONDS": 30.0,
+    # A run task younger than this that frees a slot of a limited lane runs the lane's next execution
+    # itself instead of sending its doorbell (polos_django.store.handoff); 0 turns hand-offs off.
+    "LANE_HANDOFF_SECONDS": 0.2,
     # Schedules: occurrences missed by more than this are handled by the schedule's missed policy.
     "SCHEDULE_MISSED_GRACE_SECONDS": 300.0,
     # API: how long a verified API key is trusted without asking the database again (a revoked key
@@ -75,6 +78,8 @@ _ENV = {
     "REDELIVER_AFTER_SECONDS": "POLOS_REDELIVER_AFTER_SECONDS",
     "INLINE_WAIT_MAX_SECONDS": "POLOS_INLINE_WAIT_MAX_SECONDS",
     "WORKER_HEARTBEAT_SECONDS": "POLOS_WORKER_HEARTBEAT_SECONDS",
+    "LANE_HANDOFF_SECONDS": "POLOS_LANE_HANDOFF_SECONDS",
+    "NOTIFY_TIMEOUT_SECONDS": "POLOS_NOTIFY_TIMEOUT_SECONDS",
 }
 
 

@@ -16,6 +16,7 @@ within the grace period always fire, each once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -82,10 +83,13 @@ def create(
     project_id: str = "default",
     missed_policy: str = MissedPolicy.RUN_ONCE,
     now: dt.datetime | None = None,
+    declared: bool = False,
 ) -> Schedule:
     """Create the schedule of ``(workflow, key)``, or update it (same id) if it exists.
 
     The first occurrence is the first one after now: creating a schedule never back-fills.
+    ``declared``: written from ``@workflow(schedule=...)`` (see :func:`sync_declared`); a schedule
+    created or updated through the API or SDK is not, and code changes never remove it.
 
     Raises:
         PayloadValidationError: an invalid cron (the message names the field), timezone, key or
@@ -103,6 +107,7 @@ def create(
         existing.cron = cron
         existing.timezone = timezone
         existing.missed_policy = missed_policy
+        existing.declared = declared
         existing.queue_name = _queue_of(workflow_id)
         existing.next_occurrence = (
             None if existing.paused else next_occurrence(cron, timezone, existing.last_occurrence)
@@ -111,7 +116,16 @@ def create(
             with transaction.atomic():
                 existing.save()
         except IntegrityError:  # created concurrently with the same key: update that one
-            return create(workflow_id, cron, timezone, key, project_id=project_id, missed_policy=missed_policy, now=now)
+            return create(
+                workflow_id,
+                cron,
+                timezone,
+                key,
+                project_id=project_id,
+                missed_policy=missed_policy,
+                now=now,
+                declared=declared,
+            )
         _sync_periodic_task(existing)
     return existing
 
@@ -306,15 +320,26 @@ def fire_late(now: dt.datetime | None = None) -> int:
 
 
 def sync_declared(workflows: Iterable[Any], project_id: str = "default") -> int:
-    """Create or update the schedules declared with ``@workflow(schedule="<cron>")``."""
-    count = 0
+    """Create or update the schedules declared with ``@workflow(schedule="<cron>")``; returns how many.
+
+    A declared schedule that the code of a served workflow no longer declares (the ``schedule=`` was
+    removed, or its key changed) is deleted with its ``PeriodicTask``.  Schedules created through
+    the API or SDK are left alone, and so are those of workflows this process does not serve.
+    """
+    kept: dict[str, str | None] = {}  # served workflow id -> the key it declares (None: no schedule)
     for wf in workflows:
         spec = getattr(wf, "schedule", None)
-        if not spec or not spec.get("cron"):
-            continue
-        create(wf.id, spec["cron"], spec.get("timezone", "UTC"), spec.get("key", "global"), project_id=project_id)
-        count += 1
-    return count
+        kept[wf.id] = None
+        if spec and spec.get("cron"):
+            kept[wf.id] = spec.get("key", "global")
+            create(wf.id, spec["cron"], spec.get("timezone", "UTC"), kept[wf.id], project_id=project_id, declared=True)
+    declared = Schedule.objects.filter(project_id=project_id, workflow_id__in=list(kept), declared=True)
+    for schedule in declared:
+        if schedule.key != kept[schedule.workflow_id]:
+            logger.info("workflow %s no longer declares schedule %s: deleted", schedule.workflow_id, schedule)
+            with contextlib.suppress(ScheduleNotFoundError):  # deleted concurrently
+                delete(schedule.id, project_id=project_id)
+    return sum(key is not None for key in kept.values())
 
 
 def as_dict(schedule: Schedule) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -17,15 +18,27 @@ def run_execution_task(self: Any, execution_id: str, lane: list[Any] | None = No
     ``lane``: ``[queue name, concurrency key, limit]`` when the execution is in a limited lane (a hint).
     """
     from .engine import get_engine
-    from .store.store import running_task
+    from .store.handoff import HandOff
+    from .store.running import running_task
 
+    delivery = self.request.delivery_info or {}
+    handoff = HandOff.start(delivery.get("routing_key"))
     running_task.id = self.request.id
     running_task.lane = lane
+    running_task.handoff = handoff
     try:
-        return get_engine().run(execution_id)
+        outcome = get_engine().run(execution_id)
+        # A limited lane's next execution handed to this task (see polos_django.store.handoff).
+        while handoff is not None and (handed := handoff.take()) is not None:
+            execution_id, running_task.lane = handed[0], list(handed[1])
+            outcome = get_engine().run(execution_id)
+        return outcome
     finally:
         running_task.id = None
         running_task.lane = None
+        running_task.handoff = None
+        if handoff is not None:
+            handoff.release()
 
 
 @shared_task(name="polos.reap", ignore_result=True)
@@ -33,16 +46,7 @@ def reap_task() -> dict[str, int]:
     """One reaper pass (for celery beat; workers also reap on their own by default)."""
     from .engine import reap_once
 
-    report = reap_once()
-    return {
-        "expired_leases": report.expired_leases,
-        "rerung": report.rerung,
-        "timers_fired": report.timers_fired,
-        "waits_expired": report.waits_expired,
-        "triggered": report.triggered,
-        "scheduled": report.scheduled,
-        "cancels_killed": report.cancels_killed,
-    }
+    return dataclasses.asdict(reap_once())
 
 
 @shared_task(name="polos.fire_schedule", ignore_result=True)

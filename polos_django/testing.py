@@ -39,6 +39,7 @@ class WorkerProcess:
         pool: the Celery pool (``solo`` runs one execution at a time; ``prefork`` with ``concurrency``
             child processes runs several).
         concurrency: ``-c`` for the pool (``None``: Celery's default).
+        loglevel: Celery's ``-l`` for the worker's log file.
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class WorkerProcess:
         cwd: str | Path | None = None,
         pool: str = "solo",
         concurrency: int | None = None,
+        loglevel: str = "warning",
     ) -> None:
         self.app = app
         self.name = name
@@ -61,6 +63,7 @@ class WorkerProcess:
         self.kills = 0
         self.pool = pool
         self.concurrency = concurrency
+        self.loglevel = loglevel
 
     def start(self, timeout: float = 60.0) -> WorkerProcess:
         """Start the process and wait until it consumes its queues (raises with its log if it cannot)."""
@@ -70,7 +73,7 @@ class WorkerProcess:
         cmd = [
             sys.executable, "-m", "celery", "-A", self.app, "worker", f"--pool={self.pool}",
             "-n", f"{self.name}-{uuid.uuid4().hex[:6]}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", self.loglevel,
         ]  # fmt: skip
         if self.queues:
             cmd += ["-Q", self.queues]

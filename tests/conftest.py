@@ -17,6 +17,31 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.browser"]  # shared Playwright fixtures (app_server, browser, page, screenshot)
 
 
+def _retry_flush_on_deadlock() -> None:
+    """Transactional tests end with a flush (TRUNCATE of every table).  The session's shared worker
+    may still be running what a test started; on PostgreSQL its transactions and the TRUNCATE can
+    deadlock, and PostgreSQL may pick the TRUNCATE as the victim: try it again."""
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+
+    original = flush.Command.handle
+
+    def handle(self: Any, **options: Any) -> Any:
+        for attempt in range(5):
+            try:
+                return original(self, **options)
+            except CommandError as exc:
+                if attempt == 4 or "deadlock" not in str(exc.__cause__).lower():
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        return None
+
+    flush.Command.handle = handle
+
+
+_retry_flush_on_deadlock()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``once`` do not depend on the database: run them in the SQLite pass only."""
     if os.environ.get("POLOS_TEST_DATABASE") != "postgres":

@@ -142,6 +142,9 @@ class Wait(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     topic = models.CharField(max_length=512, null=True, blank=True, db_index=True)
     after_sequence = models.BigIntegerField(default=0)
+    # A suspend whose notifications were not all delivered by then is delivered again by the reaper
+    # (a worker died while sending); NULL once delivered, and for other kinds.
+    notify_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -80,6 +80,9 @@ class Schedule(models.Model):
     # The name of its django-celery-beat PeriodicTask (by name, so that this app's migrations do
     # not depend on django_celery_beat's).
     periodic_task_name = models.CharField(max_length=200, null=True, blank=True)
+    # Written from ``@workflow(schedule=...)`` by a worker (not by the API or SDK): removed again when
+    # a worker serving the workflow no longer declares it.
+    declared = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=_now)
 
     class Meta:

@@ -5,7 +5,8 @@ after the transaction): it hands ``suspend_*`` events (notify), ``resume_*`` eve
 messages) and the finish of executions started from a channel (reply there) to a small background
 thread pool, so neither the worker running the workflow nor the request that answered waits for
 Slack or a mail server. A channel that fails or times out is recorded in the execution's trace
-(``notification_failed`` events, ``Notification`` rows) and never fails the workflow.
+(``notification_failed`` events, ``Notification`` rows) and never fails the workflow.  A delivery
+that never finished (its process died) is made again by the reaper (:mod:`.recovery`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from polos.notifiers.suspends import channel_overrides
 from polos.store import EventRecord, NewEvent
 
 from ..conf import polos_settings
+from . import recovery
 from .config import channel_by_id, configured_channels
 
 logger = logging.getLogger("polos.notify")
@@ -57,12 +59,13 @@ def on_committed(events: Sequence[EventRecord]) -> None:
         if not jobs or not configured_channels():
             return
         for job, event in jobs:
-            _submit(job, event)
+            submit(job, event)
     except Exception:
         logger.exception("could not queue notifications")
 
 
-def _submit(job: Callable[[EventRecord], None], event: EventRecord) -> None:
+def submit(job: Callable[[EventRecord], None], event: EventRecord) -> None:
+    """Run ``job(event)`` on this process's notification threads."""
     global _executor, _executor_pid
     with _lock:
         if _executor is None or _executor_pid != os.getpid():  # a forked worker child gets its own pool
@@ -120,10 +123,10 @@ def deliver(event: EventRecord) -> None:
         if context is not None and context.channel_id != channel.id:
             notification.channel_context = None  # thread routing only for the channel it came from
         targets.append((channel, notification))
-    if not targets:
-        return
-    outcomes = asyncio.run(_notify_all(targets))
-    _record(execution, step_key, outcomes, base.title)
+    if targets:
+        outcomes = asyncio.run(_notify_all(targets))
+        _record(execution, step_key, outcomes, base.title)
+    recovery.delivered(execution.id, step_key)
 
 
 async def _notify_all(

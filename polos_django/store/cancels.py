@@ -4,7 +4,9 @@
 boundary.  A step that never returns (a long ``time.sleep``, a hung call) would hold it forever, so
 after ``POLOS["CANCEL_GRACE_SECONDS"]`` the reaper revokes the Celery task of the running attempt
 with ``terminate=True, signal="SIGKILL"`` (recorded on claim).  The killed process's execution is
-then taken back like any crashed one and, on its next claim, finishes ``cancelled``.
+then taken back like any crashed one and, on its next claim, finishes ``cancelled``.  The grace
+period counts from the cancel or, for an attempt claimed after it, from that claim: such an attempt
+stops at its first boundary, and killing it on the way there would only requeue it, again and again.
 
 Revoking needs a worker that can act on control messages while a task runs: Celery's prefork pool
 (the default) does; ``--pool=solo`` cannot, and such workers stop only at the next step boundary.

@@ -30,9 +30,8 @@ from django.db import connection, transaction
 from polos.queues import declared_limit
 from polos.store import QUEUED, RUNNING, ExecutionRecord
 
-from .. import doorbell
 from ..conf import polos_settings
-from . import sql
+from . import handoff, sql
 
 logger = logging.getLogger("polos.lanes")
 
@@ -126,7 +125,7 @@ def give_back(execution_id: str) -> None:
 def heads_update_sql(*, stale: bool = False, extra_free: int = 0) -> str:
     """An ``UPDATE`` (without ``RETURNING``) marking the lane's next queued executions (as many as
     it has free slots, plus ``extra_free``) that have no doorbell outstanding (or, with ``stale``,
-    a lost one) as rung.  Parameters: :func:`heads_params` (then the stale cutoff)."""
+    a lost one) as rung.  Parameters: :func:`heads_params` (then the stale cutoff, twice)."""
     outstanding = "(e.rung_at IS NULL OR e.rung_at < %s)" if stale else "e.rung_at IS NULL"
     postgres = sql.is_postgres()
     bound = "GREATEST" if postgres else "MAX"
@@ -138,7 +137,10 @@ def heads_update_sql(*, stale: bool = False, extra_free: int = 0) -> str:
         f"SELECT id, rung_at FROM {sql.EXECUTION} WHERE {_lane()} AND status = %s "
         "ORDER BY priority DESC, created_at, id "
         f"LIMIT (SELECT {bound}(0, %s + {int(extra_free)} - COUNT(*)) FROM {sql.EXECUTION} "
-        f"WHERE {_lane()} AND status = %s)) e WHERE {outstanding}))"
+        f"WHERE {_lane()} AND status = %s)) e WHERE {outstanding})) "
+        # Again on the row itself: a concurrent ring that got there first is seen once its lock is
+        # released (PostgreSQL re-checks only the outer WHERE), so a head is not rung twice.
+        f"AND {outstanding.replace('e.', '')}"
     )
 
 
@@ -158,14 +160,46 @@ def ring_heads(
     """
     params = heads_params(queue_name, concurrency_key, limit)
     if stale_before is not None:
-        params.append(stale_before)
+        params += [stale_before, stale_before]
     cursor.execute(heads_update_sql(stale=stale_before is not None) + " RETURNING id", params)
     ids = [row[0] for row in cursor.fetchall()]
-    for execution_id in ids:
-        transaction.on_commit(
-            lambda e=execution_id: doorbell.ring(e, queue_name, lane=(queue_name, concurrency_key, limit))
-        )
+    top = None
+    if handoff.active() is not None:  # a run task that can take the lane's next execution itself
+        top_query, top_params = top_sql(queue_name, concurrency_key, limit)
+        cursor.execute(top_query, top_params)
+        row = cursor.fetchone()
+        top = row[0] if row else None
+    if ids or top:
+        lane = (queue_name, concurrency_key, limit)
+        transaction.on_commit(lambda: handoff.dispatch(ids, queue_name, lane, top))
     return len(ids)
+
+
+def first_rung_sql(queue_name: str | None, concurrency_key: str | None) -> tuple[str, list[Any]]:
+    """A scalar subquery: the id of the lane's first queued execution (priority, then age) that has
+    been rung, for a doorbell whose own execution was taken already."""
+    # PostgreSQL: concurrent claims skip the row another one is taking (SQLite serializes writers).
+    skip = " FOR UPDATE SKIP LOCKED" if sql.is_postgres() else ""
+    return (
+        f"(SELECT id FROM {sql.EXECUTION} WHERE {_lane()} AND status = %s AND rung_at IS NOT NULL "
+        f"ORDER BY priority DESC, created_at, id LIMIT 1{skip})",
+        [queue_name, concurrency_key or "", QUEUED],
+    )
+
+
+def top_sql(
+    queue_name: str | None, concurrency_key: str | None, limit: int, *, extra_free: int = 0
+) -> tuple[str, list[Any]]:
+    """A ``SELECT id`` of the lane's first queued execution (priority, then age), if it has a free slot
+    (counting ``extra_free`` more: a finish in the same statement)."""
+    bound, least = ("GREATEST", "LEAST") if sql.is_postgres() else ("MAX", "MIN")
+    lane = [queue_name, concurrency_key or ""]
+    return (
+        f"SELECT id FROM {sql.EXECUTION} WHERE {_lane()} AND status = %s ORDER BY priority DESC, created_at, id "
+        f"LIMIT (SELECT {bound}(0, {least}(1, %s + {int(extra_free)} - COUNT(*))) FROM {sql.EXECUTION} "
+        f"WHERE {_lane()} AND status = %s)",
+        [*lane, QUEUED, limit, *lane, RUNNING],
+    )
 
 
 def ring_lane(queue_name: str | None, concurrency_key: str | None, limit: int) -> None:

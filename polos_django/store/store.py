@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -58,15 +58,14 @@ from polos.store import (
 
 from .. import doorbell, live
 from ..conf import polos_settings
-from . import cancels, lanes, sql, stepfn, triggers
+from ..notify import recovery as notify_recovery
+from . import cancels, handoff, lanes, sql, stepfn, triggers
 from .events import TRACE_EVENT_TYPES, insert_events, wake_event_waits
 from .lanes import configured_limit
+from .running import running_task
 from .wakeups import FINISHED_SQL, finish_event, finish_row, insert_step, requeue, satisfy, wake_parent
 
-# The Celery task id of the run in progress (set by polos_django.tasks), recorded on claim so that a
-# cancel past its grace period can revoke the task.
-# (A thread-local, not a context variable: the engine runs executions in its own persistent context.)
-running_task = threading.local()
+logger = logging.getLogger("polos.store")
 
 CANCELLED_ERROR = json.dumps({"message": "cancelled", "type": "WorkflowCancelled"})
 
@@ -189,9 +188,14 @@ class DjangoStore(ExecutionStore):
         hint = getattr(running_task, "lane", None)  # the doorbell says: this limited lane
         if hint:
             lane = (hint[0], hint[1], int(hint[2]))
-            claim = self._claim_statement(execution_id, owner, now, expires, lane=lane)
-            if claim is not None:
-                return claim
+            # A limited lane's doorbell stands for a slot: if its execution was taken already (handed
+            # off to a run task, or this doorbell is a duplicate), it claims the lane's first rung
+            # execution instead (see store.handoff).  On PostgreSQL twice: two claims may race for
+            # one row (SQLite serializes writers).
+            for _ in range(2 if sql.is_postgres() else 1):
+                claim = self._claim_statement(execution_id, owner, now, expires, lane=lane, or_first_rung=True)
+                if claim is not None:
+                    return claim
         claim = self._claim_statement(execution_id, owner, now, expires)
         if claim is None and not hint:
             with connection.cursor() as cursor:
@@ -204,24 +208,37 @@ class DjangoStore(ExecutionStore):
 
     def _claim_statement(
         self,
-        execution_id: str,
+        execution_id: str | None,
         owner: str,
         now: dt.datetime,
         expires: dt.datetime,
         *,
         lane: tuple[str | None, str | None, int] | None = None,
+        or_first_rung: bool = False,
     ) -> Claim | None:
         """The claim's compare-and-set (and, on a first attempt, the ``workflow_start`` event).
 
         ``lane``: claim a queued execution of this limited lane if the lane admits it (see
         :mod:`.lanes`); else a queued execution without a limit, or one whose lease expired.
+        ``or_first_rung`` (with a lane): if ``execution_id`` is no longer queued, the lane's first rung
+        execution instead.
         """
         now_db = sql.db_time(now)
-        params = [RUNNING, owner, sql.db_time(expires), now_db, getattr(running_task, "id", None), execution_id]
+        task_id = getattr(running_task, "id", None)
+        params: list[Any] = [RUNNING, owner, sql.db_time(expires), now_db, task_id, now_db]
+        target, target_params = "%s", [execution_id]
+        if or_first_rung and lane is not None:
+            first, first_params = lanes.first_rung_sql(lane[0], lane[1])
+            target = f"COALESCE((SELECT id FROM {sql.EXECUTION} WHERE id = %s AND status = %s), {first})"
+            target_params = [execution_id, QUEUED, *first_params]
+        params += target_params
+        # An attempt claimed after a cancel gets a grace period of its own before the hard kill
+        # (store.cancels): it stops at its first boundary, and killing it there would only requeue it.
         update = (
             f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = %s, lease_token = lease_token + 1, "
             "lease_expires_at = %s, attempt = attempt + 1, started_at = COALESCE(started_at, %s), "
-            "celery_task_id = %s WHERE id = %s AND "
+            "celery_task_id = %s, cancel_requested_at = CASE WHEN cancel_requested THEN %s "
+            f"ELSE cancel_requested_at END WHERE id = {target} AND "
         )
         if lane is not None:
             condition, condition_params = lanes.admission(*lane)
@@ -564,7 +581,7 @@ class DjangoStore(ExecutionStore):
                 after = cursor.fetchone()[0]
             cursor.execute(
                 f"INSERT INTO {sql.WAIT} (execution_id, kind, step_key, due_at, expires_at, topic, after_sequence, "
-                "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                "notify_due_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     record.id,
                     spec.kind,
@@ -573,6 +590,7 @@ class DjangoStore(ExecutionStore):
                     sql.db_time(spec.expires_at),
                     spec.topic,
                     after,
+                    sql.db_time(notify_recovery.due_at(utcnow())) if spec.kind == WAIT_SUSPEND else None,
                     sql.now_param(),
                 ],
             )
@@ -618,11 +636,19 @@ class DjangoStore(ExecutionStore):
         event = finish_event(record, status, result, error)
         data, plain = sql.event_json(event)
         ring_sql, ring_select, ring_params = "", "", []
-        if record.concurrency_limit is not None:
-            # Same statement: ring the lane's next ones (this execution's slot counts as free).
+        limited = record.concurrency_limit is not None
+        if limited:
+            # Same statement: ring the lane's next ones (this execution's slot counts as free) and,
+            # for a run task that can take it, find the lane's first queued execution (handoff).
+            lane_args = (record.queue_name, record.concurrency_key, int(record.concurrency_limit or 0))
             ring_sql = f", h AS ({lanes.heads_update_sql(extra_free=1)} AND EXISTS (SELECT 1 FROM u) RETURNING id)"
             ring_select = ", (SELECT array_agg(id) FROM h)"
-            ring_params = lanes.heads_params(record.queue_name, record.concurrency_key, int(record.concurrency_limit))
+            ring_params = lanes.heads_params(*lane_args)
+            if handoff.active() is not None:
+                top_query, top_params = lanes.top_sql(*lane_args, extra_free=1)
+                ring_sql += f", t AS ({top_query})"
+                ring_select += ", (SELECT id FROM t)"
+                ring_params += top_params
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH u AS (UPDATE {sql.EXECUTION} SET status = %s, result = %s, error = %s, "
@@ -666,9 +692,9 @@ class DjangoStore(ExecutionStore):
                 with transaction.atomic():
                     wake_event_waits(cursor, [written])
         live.publish([written])
-        for execution_id in (row[2] or []) if ring_sql else ():
-            lane = (record.queue_name, record.concurrency_key, int(record.concurrency_limit or 0))
-            doorbell.ring(execution_id, record.queue_name, lane=lane)
+        if limited:
+            top = row[3] if len(row) > 3 else None
+            handoff.dispatch(list(row[2] or []), record.queue_name, lane_args, top)
 
     def retry_later(self, claim: Claim, error: str, due_at: dt.datetime, run_seconds: float) -> None:
         record = claim.execution
@@ -806,22 +832,57 @@ class DjangoStore(ExecutionStore):
     # --- recovery ----------------------------------------------------------------------------
 
     def reap(self, now: dt.datetime | None = None, *, repair: bool = True) -> ReapReport:
+        """One pass of recovery and timekeeping (see ``ReapReport`` for its parts).
+
+        Each part runs on its own: one that fails (a bug, a row it cannot handle) is logged and the
+        others still run, so a broken trigger never stops timers or takeovers.  A database that
+        cannot be reached fails the whole pass (the reaper loop retries it).
+        """
+        from .. import schedules
+
         now = now or utcnow()
         now_db = sql.db_time(now)
         report = ReapReport()
+        parts: list[tuple[str, Any]] = [
+            ("expired_leases", lambda: self._reap_expired_leases(now_db)),
+            ("expired_leases", lambda: _with_cursor(self._reap_dead_owners, now_db)),
+            ("rerung", lambda: _with_cursor(self._reap_lost_doorbells, now)),
+            ("timers_fired", lambda: self._fire_timers(now_db)),
+            ("waits_expired", lambda: self._expire_waits(now_db)),
+            ("fanins_repaired", lambda: _with_cursor(self._repair_fanins) if repair else 0),
+            ("triggered", lambda: triggers.sweep(now)),
+            ("scheduled", lambda: schedules.fire_late(now)),
+            ("cancels_killed", lambda: cancels.kill_overdue(now)),
+            ("notifications_redelivered", lambda: notify_recovery.redeliver(now)),
+        ]
+        for field_name, part in parts:
+            try:
+                count = part()
+            except Exception:
+                if not connection.is_usable():
+                    raise
+                logger.exception("reaper: the %s part failed; the other parts went on", field_name)
+                continue
+            setattr(report, field_name, getattr(report, field_name) + count)
+        return report
+
+    def _reap_expired_leases(self, now_db: Any) -> int:
+        """Queue running executions whose lease expired again (their owner stopped renewing it)."""
+        with connection.cursor() as cursor, transaction.atomic():
+            cursor.execute(
+                f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
+                "rung_at = %s WHERE status = %s AND lease_expires_at < %s RETURNING id, queue_name",
+                [QUEUED, now_db, RUNNING, now_db],
+            )
+            expired = cursor.fetchall()
+            for execution_id, queue_name in expired:
+                transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
+        return len(expired)
+
+    def _fire_timers(self, now_db: Any) -> int:
+        """Satisfy due sleeps and retry back-offs."""
+        fired = 0
         with connection.cursor() as cursor:
-            with transaction.atomic():
-                cursor.execute(
-                    f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
-                    "rung_at = %s "
-                    "WHERE status = %s AND lease_expires_at < %s RETURNING id, queue_name",
-                    [QUEUED, now_db, RUNNING, now_db],
-                )
-                for execution_id, queue_name in cursor.fetchall():
-                    report.expired_leases += 1
-                    transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
-            report.expired_leases += self._reap_dead_owners(cursor, now_db)
-            report.rerung += self._reap_lost_doorbells(cursor, now)
             cursor.execute(
                 f"SELECT id, execution_id, kind, step_key FROM {sql.WAIT} WHERE kind IN (%s, %s) AND due_at <= %s "
                 "ORDER BY due_at LIMIT 500",
@@ -830,7 +891,13 @@ class DjangoStore(ExecutionStore):
             for wait_id, execution_id, kind, step_key in cursor.fetchall():
                 step = None if kind == WAIT_RETRY else StepRecord(step_key, WAIT, output="null")
                 with transaction.atomic():
-                    report.timers_fired += satisfy(cursor, wait_id, execution_id, step)
+                    fired += satisfy(cursor, wait_id, execution_id, step)
+        return fired
+
+    def _expire_waits(self, now_db: Any) -> int:
+        """Fail event waits and suspends whose timeout passed (the step raises a timeout error)."""
+        expired = 0
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT id, execution_id, kind, step_key FROM {sql.WAIT} WHERE kind IN (%s, %s) AND expires_at <= %s "
                 "ORDER BY expires_at LIMIT 500",
@@ -840,15 +907,8 @@ class DjangoStore(ExecutionStore):
                 step_kind = "wait_for_event" if kind == WAIT_EVENT else "suspend"
                 step = StepRecord(step_key, step_kind, status=STEP_FAILED, error=timeout_error(kind, step_key))
                 with transaction.atomic():
-                    report.waits_expired += satisfy(cursor, wait_id, execution_id, step)
-            if repair:
-                report.fanins_repaired += self._repair_fanins(cursor)
-        report.triggered += triggers.sweep(now)
-        from .. import schedules
-
-        report.scheduled += schedules.fire_late(now)
-        report.cancels_killed += cancels.kill_overdue(now)
-        return report
+                    expired += satisfy(cursor, wait_id, execution_id, step)
+        return expired
 
     def _reap_lost_doorbells(self, cursor: Any, now: dt.datetime) -> int:
         """Re-ring queued executions whose Celery message was lost.
@@ -956,6 +1016,11 @@ class DjangoStore(ExecutionStore):
         """Re-queue a waiting execution (admin/testing helper)."""
         with transaction.atomic(), connection.cursor() as cursor:
             return requeue(cursor, execution_id)
+
+
+def _with_cursor(method: Any, *args: Any) -> int:
+    with connection.cursor() as cursor:
+        return int(method(cursor, *args))
 
 
 def _process_alive(pid: int) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,19 +27,29 @@ from polos.store import ExecutionRecord, NewExecution, utcnow
 
 from . import sql
 
+logger = logging.getLogger("polos.triggers")
+
 TRIGGER = "polos_event_trigger"
 CURSOR = "polos_trigger_cursor"
 MAX_EVENTS_PER_PASS = 5000
 
 
 def register(workflows: Iterable[Any]) -> int:
-    """Create or update the trigger rows of the event-triggered workflows among ``workflows``."""
+    """Create or update the trigger rows of the event-triggered workflows among ``workflows``.
+
+    A served workflow that no longer has ``trigger_on_event`` loses its trigger (and its cursors):
+    events stop starting it.  Triggers of workflows this process does not serve are left alone.
+    """
+    from ..models import EventTrigger
+
     count = 0
     now = sql.now_param()
+    untriggered = []
     with transaction.atomic(), connection.cursor() as cursor:
         for wf in workflows:
             topic = getattr(wf, "trigger_on_event", None)
             if not topic:
+                untriggered.append(wf.id)
                 continue
             queue = getattr(wf, "queue", None)
             params = [
@@ -61,6 +72,14 @@ def register(workflows: Iterable[Any]) -> int:
                     [*params, now],
                 )
             count += 1
+        removed = EventTrigger.objects.filter(workflow_id__in=untriggered)
+        for trigger in removed:
+            logger.info(
+                "workflow %s is no longer triggered by events on %r: trigger removed",
+                trigger.workflow_id,
+                trigger.topic,
+            )
+        removed.delete()
     return count
 
 

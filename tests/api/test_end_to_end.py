@@ -111,6 +111,13 @@ async def test_polos_client_end_to_end(live_api: LiveServer, tenant: Tenant, wor
 
         parked = await client.invoke("dj_approval", {})
         assert await parked.cancel(client) is True
+        # Queued or waiting, it is cancelled at once; caught running (the worker was quick), it stops
+        # at its next step boundary.  Once it is finished, a cancel has nothing to do.
+        for _ in range(300):
+            if (await parked.get(client))["status"] == "cancelled":
+                break
+            await asyncio.sleep(0.05)
+        assert (await parked.get(client))["status"] == "cancelled"
         assert await client.cancel_execution(parked.id) is False
         assert await client.cancel_execution("no-such-id") is False
 

@@ -13,12 +13,15 @@ class StubApi:
     """``/api/<method>`` answers like Slack; ``/2010-04-01/Accounts/<sid>/Messages.json`` like Twilio.
 
     ``fail_with`` makes Slack answer ``{"ok": false, "error": ...}`` and SMS answer HTTP 500.
+    ``hold()`` keeps Slack's ``chat.postMessage`` from answering (it is recorded) until ``release()``.
     """
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_with: str | None = None
         self._lock = threading.Lock()
+        self._answer = threading.Event()
+        self._answer.set()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +38,8 @@ class StubApi:
                 with stub._lock:
                     stub.requests.append(record)
                     count = len(stub.requests)
+                if self.path.endswith("/chat.postMessage"):
+                    stub._answer.wait(30)
                 if self.path.startswith("/api/"):
                     answer: dict[str, Any] = {"ok": True, "channel": "C0APPROVALS", "ts": f"1700000000.{count:06d}"}
                     if stub.fail_with:
@@ -65,8 +70,15 @@ class StubApi:
         return self
 
     def stop(self) -> None:
+        self.release()
         self.server.shutdown()
         self.server.server_close()
+
+    def hold(self) -> None:
+        self._answer.clear()
+
+    def release(self) -> None:
+        self._answer.set()
 
     def calls(self, suffix: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import time
@@ -18,7 +19,7 @@ from polos.notifiers import Channel, SlackChannel, SlackChannelConfig
 from polos.notifiers.signature import slack_signature
 from polos.store import EventRecord
 from polos_django import client
-from polos_django.models import Approval, ChannelOrigin, Event, Notification
+from polos_django.models import Approval, ChannelOrigin, Event, Notification, Wait
 from polos_django.notify import dispatch
 from polos_django.notify.config import build_channel
 from tests.approvals.conftest import approval_path
@@ -196,6 +197,45 @@ def test_worker_posts_to_slack_and_a_signed_click_resumes_and_updates_the_messag
     # The approval page shows who answered.
     page = Client().get(approval_path(handle, "approve"))
     assert b"alice (Slack)" in page.content and b"via slack" in page.content
+
+
+def test_a_notification_whose_worker_died_while_sending_is_delivered_again(start_workers, stub, settings, notifiers):
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-slack-kill"
+    notifiers(slack_entry(stub))  # this process serves the Slack button clicks
+    # Due again 2 x 3 s after the suspend; the first delivery is killed well before its 3 s timeout.
+    env = {"POLOS_TEST_NOTIFIERS": json.dumps([slack_entry(stub)]), "POLOS_NOTIFY_TIMEOUT_SECONDS": "3"}
+    stub.hold()
+    [first] = start_workers(1, queues=queue, extra_env=env)
+    handle = client.invoke("approvals_simple", {"amount": 7}, queue_name=queue)
+    wait_until(lambda: stub.calls("/api/chat.postMessage"), timeout=60, message="the first post")
+    first.kill()  # SIGKILL while Slack has not answered: nothing recorded
+    stub.release()
+    assert not Notification.objects.filter(execution_id=handle.id).exists()
+    assert Wait.objects.get(execution_id=handle.id).notify_due_at is not None
+
+    start_workers(1, queues=queue, extra_env=env)  # its reaper delivers again once due
+    wait_until(lambda: Notification.objects.filter(execution_id=handle.id, status="sent").exists(), timeout=60,
+               message="the notification delivered again")  # fmt: skip
+    assert len(stub.calls("/api/chat.postMessage")) == 2  # at least once: Slack saw the first post too
+    assert Notification.objects.filter(execution_id=handle.id).count() == 1
+    assert Wait.objects.get(execution_id=handle.id).notify_due_at is None
+    assert Event.objects.filter(execution_id=handle.id, event_type="notification_sent").count() == 1
+    body = click(handle.id, "approve", "polos_approve")
+    assert signed_post("/polos/slack/interactions/", body, "application/x-www-form-urlencoded").status_code == 200
+    assert client.wait_for_result(handle.id, timeout=30) == {"answer": {"approved": True}}
+
+
+def test_a_delivered_suspend_is_not_due_again(suspended, notifiers, stub):
+    from polos_django.notify import recovery
+
+    notifiers(slack_entry(stub))
+    handle = suspended("approvals_simple")
+    wait = Wait.objects.get(execution_id=handle.id)
+    assert wait.notify_due_at is not None  # set with the suspend, in its transaction
+    dispatch.deliver(suspend_record(handle, "approve"))
+    assert Wait.objects.get(execution_id=handle.id).notify_due_at is None
+    assert recovery.redeliver(wait.notify_due_at + dt.timedelta(hours=1)) == 0
+    assert len(stub.calls("/api/chat.postMessage")) == 1
 
 
 def test_a_second_click_is_told_it_was_already_answered(suspended, notifiers, stub):

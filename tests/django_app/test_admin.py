@@ -67,3 +67,20 @@ def test_api_key_admin_revokes_and_never_shows_the_hash():
     browser.post("/admin/polos/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True)
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
     assert keys.verify_key(plaintext) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_triggers_are_listed_and_can_be_deleted_but_not_edited():
+    from django.test import Client
+
+    from polos_django.models import EventTrigger
+
+    admin = User.objects.create_superuser("root", password="pw")
+    trigger = EventTrigger.objects.create(workflow_id="gone_from_the_code", topic="orders/new")
+    browser = Client()
+    browser.force_login(admin)
+    page = browser.get("/admin/polos/eventtrigger/")
+    assert page.status_code == 200 and "gone_from_the_code" in page.content.decode()
+    assert browser.get("/admin/polos/eventtrigger/add/").status_code == 403
+    confirm = browser.post(f"/admin/polos/eventtrigger/{trigger.pk}/delete/", {"post": "yes"})
+    assert confirm.status_code == 302 and not EventTrigger.objects.filter(pk=trigger.pk).exists()

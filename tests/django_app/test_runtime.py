@@ -167,6 +167,23 @@ def test_reaper_requeues_expired_lease_and_dead_owner():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_failing_reaper_part_does_not_stop_the_others(monkeypatch, caplog):
+    from polos_django.store import triggers
+
+    def broken(now):
+        raise RuntimeError("a trigger row it cannot handle")
+
+    monkeypatch.setattr(triggers, "sweep", broken)
+    handle = client.invoke("dj_steps", {"steps": 1}, queue_name="idle-lane")  # no worker consumes this queue
+    store = get_store()
+    assert store.claim(handle.id, "elsewhere:1", lease_seconds=0.01) is not None
+    with caplog.at_level("ERROR", logger="polos.store"):
+        report = store.reap(now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    assert report.expired_leases == 1 and status(handle.id) == "queued"
+    assert report.triggered == 0 and "the triggered part failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
 def test_reaper_rerings_lost_doorbells_only_when_the_queue_is_empty():
     import redis
     from django.conf import settings

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import threading
 import zoneinfo
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -64,16 +65,19 @@ def test_cron_fields() -> None:
     assert [o.minute for o in occurrences("*/20 0 * * *", "UTC", after, after + dt.timedelta(hours=1))] == [20, 40]
 
 
+# The tests that fire schedules at made-up times use 2037 (the same calendar as 2026): their next
+# occurrence stays in the future, so the reaper of a running worker never finds them late and fires
+# one at the real time while the test runs.
 def test_each_occurrence_fires_once_even_with_two_beats() -> None:
-    created = dt.datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC)
+    created = dt.datetime(2037, 3, 1, 0, 0, 30, tzinfo=UTC)
     schedule = schedules.create("flow_scheduled", "* * * * *", now=created)
-    assert schedule.next_occurrence == dt.datetime(2026, 3, 1, 0, 1, tzinfo=UTC)
+    assert schedule.next_occurrence == dt.datetime(2037, 3, 1, 0, 1, tzinfo=UTC)
     task = PeriodicTask.objects.get(name=schedule.periodic_task_name)
     assert task.task == "polos.fire_schedule" and json.loads(task.args) == [schedule.id] and task.enabled
     assert task.crontab.minute == "*" and str(task.crontab.timezone) == "UTC"
 
     # Two beats firing the same occurrences at once: each occurrence starts one execution.
-    now = dt.datetime(2026, 3, 1, 0, 3, 1, tzinfo=UTC)
+    now = dt.datetime(2037, 3, 1, 0, 3, 1, tzinfo=UTC)
     results: list[list[str]] = []
 
     def fire() -> None:
@@ -92,33 +96,33 @@ def test_each_occurrence_fires_once_even_with_two_beats() -> None:
     assert sorted(len(r) for r in results) == [0, 3]
     assert schedules.fire(schedule.id, now) == []  # a late duplicate beat
     stamps = [p["timestamp"] for p in _payloads()]
-    assert stamps == ["2026-03-01T00:01:00+00:00", "2026-03-01T00:02:00+00:00", "2026-03-01T00:03:00+00:00"]
+    assert stamps == ["2037-03-01T00:01:00+00:00", "2037-03-01T00:02:00+00:00", "2037-03-01T00:03:00+00:00"]
     last = _payloads()[-1]
-    assert last["last_timestamp"] == "2026-03-01T00:02:00+00:00"
-    assert last["upcoming"] == "2026-03-01T00:04:00+00:00"
+    assert last["last_timestamp"] == "2037-03-01T00:02:00+00:00"
+    assert last["upcoming"] == "2037-03-01T00:04:00+00:00"
     assert last["schedule_id"] == schedule.id and last["key"] == "global" and last["timezone"] == "UTC"
     assert ScheduleOccurrence.objects.filter(schedule=schedule).count() == 3
 
 
 def test_schedule_across_a_dst_change_fires_each_local_occurrence_once() -> None:
-    created = dt.datetime(2026, 3, 6, 12, tzinfo=UTC)
+    created = dt.datetime(2037, 3, 6, 12, tzinfo=UTC)
     schedule = schedules.create("flow_scheduled", "30 2 * * *", "America/New_York", now=created)
     for day in range(7, 11):  # a beat tick every local day, around 03:31 local
-        schedules.fire(schedule.id, dt.datetime(2026, 3, day, 8, 0, tzinfo=UTC))
+        schedules.fire(schedule.id, dt.datetime(2037, 3, day, 8, 0, tzinfo=UTC))
     local = [dt.datetime.fromisoformat(p["timestamp"]).astimezone(NY).strftime("%d %H:%M") for p in _payloads()]
     assert local == ["07 02:30", "08 03:30", "09 02:30", "10 02:30"]
 
 
-@pytest.mark.parametrize(("policy", "expected"), [("run_once", ["2026-03-01T05:00:00+00:00"]), ("skip", [])])
+@pytest.mark.parametrize(("policy", "expected"), [("run_once", ["2037-03-01T05:00:00+00:00"]), ("skip", [])])
 def test_missed_occurrences_policy(policy: str, expected: list[str]) -> None:
-    created = dt.datetime(2026, 3, 1, tzinfo=UTC)
+    created = dt.datetime(2037, 3, 1, tzinfo=UTC)
     schedule = schedules.create("flow_scheduled", "0 * * * *", missed_policy=policy, now=created)
     # Everything was down for five hours; the beat ticks again at 05:30.
-    schedules.fire(schedule.id, dt.datetime(2026, 3, 1, 5, 30, tzinfo=UTC))
+    schedules.fire(schedule.id, dt.datetime(2037, 3, 1, 5, 30, tzinfo=UTC))
     assert [p["timestamp"] for p in _payloads()] == expected
     # Occurrences within the grace period fire, each once.
-    schedules.fire(schedule.id, dt.datetime(2026, 3, 1, 6, 0, 5, tzinfo=UTC))
-    assert [p["timestamp"] for p in _payloads()] == [*expected, "2026-03-01T06:00:00+00:00"]
+    schedules.fire(schedule.id, dt.datetime(2037, 3, 1, 6, 0, 5, tzinfo=UTC))
+    assert [p["timestamp"] for p in _payloads()] == [*expected, "2037-03-01T06:00:00+00:00"]
 
 
 def test_pause_resume_delete_and_reaper_fires_late_schedules(worker: Any) -> None:
@@ -164,3 +168,49 @@ def test_bad_schedules_are_refused_with_clear_errors() -> None:
     with pytest.raises(PayloadValidationError, match="missed_policy"):
         schedules.create("flow_scheduled", "0 1 * * *", missed_policy="sometimes")
     assert not Schedule.objects.exists()
+
+
+def test_a_schedule_removed_from_the_code_is_deleted_but_not_one_made_through_the_api() -> None:
+    def keys() -> set[str]:
+        return set(Schedule.objects.filter(workflow_id="flow_scheduled").values_list("key", flat=True))
+
+    as_deployed = SimpleNamespace(id="flow_scheduled", schedule={"cron": "0 9 * * *", "timezone": "UTC"})
+    assert schedules.sync_declared([as_deployed]) == 1
+    schedules.create("flow_scheduled", "0 10 * * *", key="api")  # through the API: not declared
+    declared = Schedule.objects.get(workflow_id="flow_scheduled", key="global")
+    assert declared.declared and PeriodicTask.objects.filter(name=declared.periodic_task_name).exists()
+    assert keys() == {"global", "api"}
+
+    rekeyed = SimpleNamespace(id="flow_scheduled", schedule={"cron": "0 9 * * *", "key": "morning"})
+    assert schedules.sync_declared([rekeyed]) == 1
+    assert keys() == {"morning", "api"}
+    assert not PeriodicTask.objects.filter(name=declared.periodic_task_name).exists()
+
+    assert schedules.sync_declared([SimpleNamespace(id="flow_scheduled", schedule=None)]) == 0
+    assert keys() == {"api"}
+    assert schedules.sync_declared([]) == 0  # serves nothing: removes nothing
+    assert keys() == {"api"}
+
+
+def test_declared_schedules_go_to_the_project_of_the_workers_client(monkeypatch: Any) -> None:
+    from polos_django import flow
+    from polos_django.keys import create_key
+    from polos_django.models import Project
+
+    project = Project.objects.create(name="tenant")
+    _, plaintext = create_key(project)
+    assert flow.project_of_client(SimpleNamespace(project_id="explicit")) == "explicit"
+    assert flow.project_of_client(SimpleNamespace(project_id=None, api_key=plaintext)) == project.pk
+    assert flow.project_of_client(SimpleNamespace(project_id=None, api_key="polos_sk_unknown")) == "default"
+    assert flow.project_of_client(None) == "default"
+
+    declared = SimpleNamespace(id="flow_scheduled", schedule={"cron": "0 9 * * *"}, trigger_on_event=None)
+    monkeypatch.setattr(flow, "get_all_workflows", lambda: {"flow_scheduled": declared})
+    flow.declare_in_project(project.pk)  # what polos.Worker(client=...) does before it serves
+    try:
+        assert flow.sync_definitions() == {"triggers": 0, "schedules": 1}
+    finally:
+        flow.declare_in_project("default")
+    assert list(Schedule.objects.values_list("project_id", "workflow_id", "declared")) == [
+        (project.pk, "flow_scheduled", True)
+    ]

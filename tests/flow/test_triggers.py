@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -101,3 +102,22 @@ def test_concurrent_publishers_and_sweeps_consume_each_event_once() -> None:
     triggers.sweep(utcnow() + dt.timedelta(seconds=5))
     seen = [e["sequence_id"] for _, _, p in _executions("flow_on_clicks") for e in p["events"]]
     assert len(seen) == 100 and len(set(seen)) == 100
+
+
+def test_a_workflow_that_no_longer_triggers_loses_its_trigger() -> None:
+    from polos_django.models import EventTrigger, TriggerCursor
+
+    # Its code as first deployed, then with trigger_on_event removed.
+    first = SimpleNamespace(
+        id="flow_retired", trigger_on_event="retired/topic", batch_size=1, batch_timeout_seconds=None, queue=None
+    )
+    assert triggers.register([first]) == 1
+    trigger = EventTrigger.objects.get(workflow_id="flow_retired")
+    TriggerCursor.objects.create(trigger=trigger, project_id="default", last_sequence=0)
+    assert triggers.register([SimpleNamespace(id="flow_retired", trigger_on_event=None)]) == 0
+    assert not EventTrigger.objects.filter(workflow_id="flow_retired").exists()
+    assert not TriggerCursor.objects.filter(trigger_id=trigger.id).exists()
+    client.publish("retired/topic", {"n": 1})
+    assert _executions("flow_retired") == []
+    # Workflows this process does not serve keep theirs.
+    assert EventTrigger.objects.filter(workflow_id="flow_on_order").exists()
