@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection, connections
 from polos.runtime import Heartbeat, run_execution, worker_identity
 
 from .conf import polos_settings, runtime_settings
+from .forking import database_work
 from .store import get_store
 
 logger = logging.getLogger("polos.engine")
@@ -92,15 +93,17 @@ class Reaper:
         passes = 0
         while not self._stop.wait(self.interval):
             passes += 1
-            try:
-                report = store.reap(repair=passes % 10 == 0)
-                if report.total:
-                    logger.info("reaper: %s", report)
-            except Exception:
-                logger.exception("reaper pass failed; retrying in %.1f s", self.interval)
-                close_old_connections()
-            finally:
-                connection.close_if_unusable_or_obsolete()
+            # A worker's main process forks pool children: not in the middle of a pass (forking).
+            with database_work():
+                try:
+                    report = store.reap(repair=passes % 10 == 0)
+                    if report.total:
+                        logger.info("reaper: %s", report)
+                except Exception:
+                    logger.exception("reaper pass failed; retrying in %.1f s", self.interval)
+                    close_old_connections()
+                finally:
+                    connection.close_if_unusable_or_obsolete()
 
 
 def reap_once() -> Any:

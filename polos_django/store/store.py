@@ -58,6 +58,7 @@ from polos.store import (
 
 from .. import doorbell, live
 from ..conf import polos_settings
+from ..forking import database_work
 from ..notify import recovery as notify_recovery
 from . import cancels, handoff, lanes, sql, stepfn, triggers
 from .events import TRACE_EVENT_TYPES, insert_events, wake_event_waits
@@ -717,8 +718,8 @@ class DjangoStore(ExecutionStore):
 
     def renew(self, claim: Claim, lease_seconds: float) -> None:
         expires = utcnow() + dt.timedelta(seconds=lease_seconds)
-        try:
-            with connection.cursor() as cursor:
+        try:  # the heartbeat thread: a step that forks (multiprocessing) waits for this write
+            with database_work(), connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {sql.EXECUTION} SET lease_expires_at = %s WHERE id = %s AND lease_token = %s "
                     "AND status = %s RETURNING cancel_requested",
