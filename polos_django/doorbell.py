@@ -24,12 +24,13 @@ def celery_queue(queue_name: str | None) -> str | None:
     return queue_name or polos_settings.DEFAULT_QUEUE
 
 
-def ring(execution_id: str, queue_name: str | None = None, *, lane: Lane | None = None) -> None:
+def ring(execution_id: str, queue_name: str | None = None, *, lane: Lane | None = None, priority: int = 0) -> None:
     """Send the run task for ``execution_id`` (call after the transaction that made it runnable).
 
     ``lane`` — ``(queue name, concurrency key, limit)`` of an execution in a lane with a concurrency
     limit — lets the worker claim it with the lane's admission at once (a hint: a wrong one only
-    costs a query).
+    costs a query).  ``priority`` is the execution's: on a Redis broker the message goes ahead of
+    (above 0) or behind (below 0) the default ones waiting in its Celery queue.
     """
     options: dict[str, Any] = {}
     queue = celery_queue(queue_name)
@@ -37,10 +38,58 @@ def ring(execution_id: str, queue_name: str | None = None, *, lane: Lane | None 
         options["queue"] = queue
     if lane is not None:
         options["kwargs"] = {"lane": list(lane)}
+    level = message_priority(priority)
+    if level is not None:
+        options["priority"] = level
     try:
         get_celery_app().send_task(RUN_TASK, (execution_id,), **options)
     except Exception:  # the broker is down: the reaper re-rings once it is back
         logger.exception("could not ring the doorbell of execution %s; the reaper will retry", execution_id)
+
+
+def message_priority(priority: int) -> int | None:
+    """The Celery message priority of a Polos ``priority`` (``None``: the broker has none to give).
+
+    kombu's Redis transport keeps one list per priority step (``priority_steps`` of
+    ``broker_transport_options``, default ``[0, 3, 6, 9]``) and a worker pops the lowest step first,
+    FIFO within a list.  Polos uses the first three steps: above 0, 0 (the default), below 0.  Other
+    brokers get no message priority (RabbitMQ would need queues declared with ``x-max-priority``).
+    """
+    steps = _redis_priority_steps()
+    if steps is None:
+        return None
+    high, default, low = steps
+    return high if priority > 0 else low if priority < 0 else default
+
+
+_steps: dict[int, tuple[int, int, int] | None] = {}
+
+
+def redis_lists(queue: str) -> list[str]:
+    """The Redis lists kombu keeps for the Celery queue ``queue``: itself, then one per further step."""
+    options = get_celery_app().conf.broker_transport_options or {}
+    steps = sorted({int(s) for s in options.get("priority_steps") or (0, 3, 6, 9)})
+    sep = str(options.get("sep") or "\x06\x16")
+    return [queue, *(f"{queue}{sep}{step}" for step in steps if step)]
+
+
+def _redis_priority_steps() -> tuple[int, int, int] | None:
+    app = get_celery_app()
+    key = id(app)
+    if key not in _steps:
+        found: tuple[int, int, int] | None = None
+        try:
+            with app.connection_for_write() as conn:  # no network: only the transport's class
+                driver = conn.transport.driver_type
+        except Exception:
+            driver = None
+        if driver == "redis":
+            options = app.conf.broker_transport_options or {}
+            steps = sorted({int(s) for s in options.get("priority_steps") or (0, 3, 6, 9)})
+            if len(steps) >= 3:
+                found = (steps[0], steps[1], steps[2])
+        _steps[key] = found
+    return _steps[key]
 
 
 def pending_messages(queue_name: str | None) -> int | None:

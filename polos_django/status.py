@@ -28,15 +28,13 @@ from polos.store import QUEUED, RUNNING, WAITING
 
 from . import presence
 from .conf import polos_settings
+from .doorbell import redis_lists
 from .models import Execution
 from .store.lanes import configured_limit
 
 logger = logging.getLogger("polos.status")
 
 ACTIVE = (QUEUED, RUNNING, WAITING)
-# kombu's Redis transport keeps messages sent with a priority in extra lists named like this.
-_PRIORITY_SEP = "\x06\x16"
-_PRIORITY_STEPS = (3, 6, 9)
 MAX_LANES_PER_QUEUE = 100
 
 
@@ -94,19 +92,18 @@ def broker_backlog(names: list[str]) -> dict[str, int | None]:
         client = redis.Redis.from_url(broker, socket_timeout=2, socket_connect_timeout=2)
         try:
             pipe = client.pipeline(transaction=False)
-            for name in names:
-                pipe.llen(name)
-                for step in _PRIORITY_STEPS:
-                    pipe.llen(f"{name}{_PRIORITY_SEP}{step}")
-            lengths = pipe.execute()
+            lists = [redis_lists(name) for name in names]  # kombu keeps a list per priority step
+            for keys in lists:
+                for key in keys:
+                    pipe.llen(key)
+            lengths = iter(pipe.execute())
         finally:
             client.close()
     except Exception:
         logger.warning("could not read Celery queue lengths from the broker", exc_info=True)
         return backlog
-    per = 1 + len(_PRIORITY_STEPS)
-    for i, name in enumerate(names):
-        backlog[name] = sum(int(n) for n in lengths[i * per : (i + 1) * per])
+    for name, keys in zip(names, lists, strict=True):
+        backlog[name] = sum(int(next(lengths)) for _ in keys)
     return backlog
 
 

@@ -71,12 +71,19 @@ class WorkerProcess(BaseWorkerProcess):
         super().__init__("tests.celery_app", name, extra_env=extra_env, queues=queues, cwd=ROOT)
 
 
+def broker_lists(queue: str) -> list[str]:
+    """The Redis lists of a Celery queue: kombu keeps one per priority step (see doorbell.message_priority)."""
+    from polos_django.doorbell import redis_lists
+
+    return redis_lists(queue)
+
+
 @pytest.fixture(scope="session")
 def _clean_broker(django_db_setup: Any) -> None:
     import redis
     from django.conf import settings
 
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(*broker_lists(settings.CELERY_TASK_DEFAULT_QUEUE))
 
 
 @pytest.fixture

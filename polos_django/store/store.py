@@ -144,7 +144,8 @@ class DjangoStore(ExecutionStore):
             # the database, not in the Celery queue in front of everybody else's messages.
             lanes.ring_heads_after_commit(queue_name, record.concurrency_key, record.concurrency_limit)
         else:
-            transaction.on_commit(lambda: doorbell.ring(execution_id, queue_name))
+            priority = record.priority
+            transaction.on_commit(lambda: doorbell.ring(execution_id, queue_name, priority=priority))
         return record
 
     def create_executions(self, requests: Sequence[NewExecution]) -> list[ExecutionRecord]:
@@ -718,16 +719,17 @@ class DjangoStore(ExecutionStore):
 
     def renew(self, claim: Claim, lease_seconds: float) -> None:
         expires = utcnow() + dt.timedelta(seconds=lease_seconds)
-        try:  # the heartbeat thread: a step that forks (multiprocessing) waits for this write
-            with database_work(), connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {sql.EXECUTION} SET lease_expires_at = %s WHERE id = %s AND lease_token = %s "
-                    "AND status = %s RETURNING cancel_requested",
-                    [sql.db_time(expires), claim.execution.id, claim.token, RUNNING],
-                )
-                row = cursor.fetchone()
-        finally:
-            connection.close_if_unusable_or_obsolete()
+        with database_work():  # the heartbeat thread: a step that forks (multiprocessing) waits
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {sql.EXECUTION} SET lease_expires_at = %s WHERE id = %s AND lease_token = %s "
+                        "AND status = %s RETURNING cancel_requested",
+                        [sql.db_time(expires), claim.execution.id, claim.token, RUNNING],
+                    )
+                    row = cursor.fetchone()
+            finally:
+                connection.close_if_unusable_or_obsolete()
         if row is None:
             claim.lost = True
         else:
@@ -815,19 +817,7 @@ class DjangoStore(ExecutionStore):
                 tree.extend(children)
                 frontier = [c.id for c in children]
             for record in reversed(tree):
-                cursor.execute(
-                    f"UPDATE {sql.EXECUTION} SET status = %s, error = %s, finished_at = %s, lease_owner = NULL, "
-                    "lease_expires_at = NULL WHERE id = %s AND status IN (%s, %s)",
-                    [CANCELLED, CANCELLED_ERROR, sql.now_param(), record.id, QUEUED, WAITING],
-                )
-                if cursor.rowcount == 1:
-                    finish_row(cursor, record, CANCELLED, result=None, error=CANCELLED_ERROR)
-                else:
-                    cursor.execute(
-                        f"UPDATE {sql.EXECUTION} SET cancel_requested = %s, "
-                        "cancel_requested_at = COALESCE(cancel_requested_at, %s) WHERE id = %s AND status = %s",
-                        [True, sql.now_param(), record.id, RUNNING],
-                    )
+                _cancel_one(cursor, record)
         return True
 
     # --- recovery ----------------------------------------------------------------------------
@@ -872,12 +862,12 @@ class DjangoStore(ExecutionStore):
         with connection.cursor() as cursor, transaction.atomic():
             cursor.execute(
                 f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
-                "rung_at = %s WHERE status = %s AND lease_expires_at < %s RETURNING id, queue_name",
+                "rung_at = %s WHERE status = %s AND lease_expires_at < %s RETURNING id, queue_name, priority",
                 [QUEUED, now_db, RUNNING, now_db],
             )
             expired = cursor.fetchall()
-            for execution_id, queue_name in expired:
-                transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
+            for execution_id, queue_name, priority in expired:
+                transaction.on_commit(partial(doorbell.ring, execution_id, queue_name, priority=priority))
         return len(expired)
 
     def _fire_timers(self, now_db: Any) -> int:
@@ -921,7 +911,7 @@ class DjangoStore(ExecutionStore):
         """
         redeliver = sql.db_time(now - dt.timedelta(seconds=float(polos_settings.REDELIVER_AFTER_SECONDS)))
         cursor.execute(
-            f"SELECT id, queue_name, rung_at FROM {sql.EXECUTION} "
+            f"SELECT id, queue_name, rung_at, priority FROM {sql.EXECUTION} "
             "WHERE status = %s AND rung_at < %s AND concurrency_limit IS NULL LIMIT 500",
             [QUEUED, redeliver],
         )
@@ -933,14 +923,14 @@ class DjangoStore(ExecutionStore):
         unknown_cutoff = now - dt.timedelta(seconds=10 * float(polos_settings.REDELIVER_AFTER_SECONDS))
         now_db = sql.db_time(now)
         with transaction.atomic():
-            for execution_id, queue_name, rung_at in stale:
+            for execution_id, queue_name, rung_at, priority in stale:
                 if queue_name not in pending:
                     pending[queue_name] = doorbell.pending_messages(queue_name)
                 waiting = pending[queue_name]
                 if waiting or (waiting is None and (sql.read_time(rung_at) or now) > unknown_cutoff):
                     continue
                 cursor.execute(f"UPDATE {sql.EXECUTION} SET rung_at = %s WHERE id = %s", [now_db, execution_id])
-                transaction.on_commit(lambda e=execution_id, q=queue_name: doorbell.ring(e, q))
+                transaction.on_commit(partial(doorbell.ring, execution_id, queue_name, priority=priority))
                 count += 1
         return count
 
@@ -959,13 +949,13 @@ class DjangoStore(ExecutionStore):
             with transaction.atomic():
                 cursor.execute(
                     f"UPDATE {sql.EXECUTION} SET status = %s, lease_owner = NULL, lease_expires_at = NULL, "
-                    "rung_at = %s WHERE id = %s AND status = %s AND lease_owner = %s RETURNING queue_name",
+                    "rung_at = %s WHERE id = %s AND status = %s AND lease_owner = %s RETURNING queue_name, priority",
                     [QUEUED, now_db, execution_id, RUNNING, owner],
                 )
                 row = cursor.fetchone()
                 if row is not None:
                     count += 1
-                    transaction.on_commit(lambda e=execution_id, q=row[0]: doorbell.ring(e, q))
+                    transaction.on_commit(partial(doorbell.ring, execution_id, row[0], priority=row[1]))
         return count
 
     def _repair_fanins(self, cursor: Any) -> int:
@@ -1017,6 +1007,35 @@ class DjangoStore(ExecutionStore):
         """Re-queue a waiting execution (admin/testing helper)."""
         with transaction.atomic(), connection.cursor() as cursor:
             return requeue(cursor, execution_id)
+
+
+def _cancel_one(cursor: Any, record: ExecutionRecord) -> None:
+    """Cancel one execution: at once when queued or waiting, at its next boundary when running.
+
+    Between the two statements another transaction may move it (on PostgreSQL, read committed: a
+    running execution suspends, a waiting one is resumed), and then neither applies: look again.
+    """
+    for _ in range(5):
+        cursor.execute(
+            f"UPDATE {sql.EXECUTION} SET status = %s, error = %s, finished_at = %s, lease_owner = NULL, "
+            "lease_expires_at = NULL WHERE id = %s AND status IN (%s, %s)",
+            [CANCELLED, CANCELLED_ERROR, sql.now_param(), record.id, QUEUED, WAITING],
+        )
+        if cursor.rowcount == 1:
+            finish_row(cursor, record, CANCELLED, result=None, error=CANCELLED_ERROR)
+            return
+        cursor.execute(
+            f"UPDATE {sql.EXECUTION} SET cancel_requested = %s, "
+            "cancel_requested_at = COALESCE(cancel_requested_at, %s) WHERE id = %s AND status = %s",
+            [True, sql.now_param(), record.id, RUNNING],
+        )
+        if cursor.rowcount == 1:
+            return
+        cursor.execute(f"SELECT status FROM {sql.EXECUTION} WHERE id = %s", [record.id])
+        row = cursor.fetchone()
+        if row is None or row[0] in FINISHED_STATUSES:
+            return
+    logger.warning("execution %s kept changing status while being cancelled; cancel it again", record.id)
 
 
 def _with_cursor(method: Any, *args: Any) -> int:

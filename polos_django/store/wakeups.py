@@ -41,15 +41,15 @@ def requeue(cursor: Any, execution_id: str, from_status: str = WAITING) -> bool:
     """Flip an execution back to queued and ring its doorbell after commit."""
     cursor.execute(
         f"UPDATE {sql.EXECUTION} SET status = %s, rung_at = %s WHERE id = %s AND status = %s "
-        "RETURNING queue_name, concurrency_key, concurrency_limit",
+        "RETURNING queue_name, concurrency_key, concurrency_limit, priority",
         [QUEUED, sql.now_param(), execution_id, from_status],
     )
     row = cursor.fetchone()
     if row is None:
         return False
-    queue_name = row[0]
+    queue_name, priority = row[0], int(row[3] or 0)
     lane = (queue_name, row[1], int(row[2])) if row[2] is not None else None
-    transaction.on_commit(lambda: doorbell.ring(execution_id, queue_name, lane=lane))
+    transaction.on_commit(lambda: doorbell.ring(execution_id, queue_name, lane=lane, priority=priority))
     return True
 
 

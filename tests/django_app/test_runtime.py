@@ -188,18 +188,21 @@ def test_reaper_rerings_lost_doorbells_only_when_the_queue_is_empty():
     import redis
     from django.conf import settings
 
+    from polos_django.status import broker_backlog
+    from tests.conftest import broker_lists
+
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("idle-lane")
+    broker.delete(*broker_lists("idle-lane"))
     handle = client.invoke("dj_steps", {"steps": 1}, queue_name="idle-lane")  # no worker consumes this queue
-    assert broker.llen("idle-lane") == 1
+    assert broker_backlog(["idle-lane"]) == {"idle-lane": 1}
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     Execution.objects.filter(id=handle.id).update(rung_at=long_ago)
     assert get_store().reap().rerung == 0  # its message is still waiting: a backlog, not a loss
-    broker.delete("idle-lane")  # the message is lost
+    broker.delete(*broker_lists("idle-lane"))  # the message is lost
     assert get_store().reap().rerung == 1
-    assert broker.llen("idle-lane") == 1
+    assert broker_backlog(["idle-lane"]) == {"idle-lane": 1}
     assert Execution.objects.get(id=handle.id).rung_at > long_ago
-    broker.delete("idle-lane")
+    broker.delete(*broker_lists("idle-lane"))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def rung(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     monkeypatch.setattr(
-        doorbell, "ring", lambda execution_id, queue_name=None, *, lane=None: calls.append(execution_id)
+        doorbell, "ring", lambda execution_id, queue_name=None, *, lane=None, priority=0: calls.append(execution_id)
     )
     return calls
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import statistics
 import time
 
-import redis
 from django.conf import settings
 from django.db.models import Count
 
 from polos_django import client
 from polos_django.models import Execution, Step, Wait
+from polos_django.status import broker_backlog
 from tests.conftest import wait_until
 from tests.sampleapp.models import Invocation
 
@@ -96,7 +96,8 @@ def test_thousand_suspended_executions_hold_no_worker(start_workers):
     rss_waiting = worker.rss_kib()
     assert not Execution.objects.filter(status="running").exists()
     assert not Execution.objects.filter(id__in=ids, lease_owner__isnull=False).exists()
-    assert redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    assert broker_backlog([queue]) == {queue: 0}
     # The only worker is free: other work runs at once.
     quick = client.invoke("dj_steps", {"steps": 1})
     assert client.wait_for_result(quick.id, timeout=20)["n"] == 1

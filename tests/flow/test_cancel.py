@@ -4,12 +4,14 @@ a hard kill (Celery revoke with SIGKILL) after the grace period."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from polos_django import client
 from polos_django.models import Execution, Step
@@ -99,3 +101,33 @@ def test_an_attempt_claimed_after_the_cancel_gets_its_own_grace_period(monkeypat
     assert revoked == ["first-attempt"]
     assert cancels.kill_overdue(claimed_at + grace * 1.5) == 1  # the new attempt ignored it too
     assert revoked == ["first-attempt", "second-attempt"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serializes the cancel and the suspend")
+def test_a_cancel_racing_a_suspend_still_cancels() -> None:
+    # The execution is running when the cancel looks at it, and suspends (commits "waiting") between
+    # the cancel's two statements: neither applied, and it used to stay waiting for its human.
+    handle = client.invoke("flow_lane_job", {"n": 1}, queue_name=f"{SESSION}-parked")
+    assert get_store().claim(handle.id, "elsewhere:1", 30) is not None
+    suspended: list[bool] = []
+
+    def suspend_now() -> None:
+        from django.db import connection as other
+
+        try:
+            Execution.objects.filter(pk=handle.id).update(status="waiting", lease_owner=None)
+        finally:
+            other.close()
+
+    def between_statements(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if "finished_at = %s" in sql and not suspended:  # the first statement found it running
+            suspended.append(True)
+            thread = threading.Thread(target=suspend_now)
+            thread.start()
+            thread.join()
+        return result
+
+    with connection.execute_wrapper(between_statements):
+        assert client.cancel(handle.id) is True
+    assert suspended and _status(handle.id) == "cancelled"

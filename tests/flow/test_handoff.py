@@ -41,7 +41,7 @@ def handoff_seconds() -> Iterator[Any]:
 
 def test_a_task_takes_one_execution_of_its_own_celery_queue_while_young(monkeypatch: Any) -> None:
     rung: list[str] = []
-    monkeypatch.setattr(doorbell, "ring", lambda execution_id, queue_name=None, lane=None: rung.append(execution_id))
+    monkeypatch.setattr(doorbell, "ring", lambda execution_id, *args, **options: rung.append(execution_id))
     task = HandOff("jobs", time.monotonic() + 60)
     assert task.offer("a", "jobs", LANE)
     assert not task.offer("b", "jobs", LANE)  # one at a time
@@ -57,7 +57,7 @@ def test_a_task_takes_one_execution_of_its_own_celery_queue_while_young(monkeypa
 
 def test_the_lanes_first_execution_is_handed_off_and_the_others_rung(monkeypatch: Any) -> None:
     rung: list[str] = []
-    monkeypatch.setattr(doorbell, "ring", lambda execution_id, queue_name=None, lane=None: rung.append(execution_id))
+    monkeypatch.setattr(doorbell, "ring", lambda execution_id, *args, **options: rung.append(execution_id))
     handoff.dispatch(["x", "y"], "jobs", LANE, "x")  # no run task in this thread: every doorbell is sent
     assert rung == ["x", "y"]
     task = HandOff("jobs", time.monotonic() + 60)
