@@ -62,15 +62,18 @@ def message_priority(priority: int) -> int | None:
     return high if priority > 0 else low if priority < 0 else default
 
 
-_steps: dict[int, tuple[int, int, int] | None] = {}
-
-
 def redis_lists(queue: str) -> list[str]:
     """The Redis lists kombu keeps for the Celery queue ``queue``: itself, then one per further step."""
     options = get_celery_app().conf.broker_transport_options or {}
-    steps = sorted({int(s) for s in options.get("priority_steps") or (0, 3, 6, 9)})
     sep = str(options.get("sep") or "\x06\x16")
-    return [queue, *(f"{queue}{sep}{step}" for step in steps if step)]
+    return [queue, *(f"{queue}{sep}{step}" for step in _priority_steps(options) if step)]
+
+
+def _priority_steps(options: dict[str, Any]) -> list[int]:
+    return sorted({int(step) for step in options.get("priority_steps") or (0, 3, 6, 9)})
+
+
+_steps: dict[int, tuple[int, int, int] | None] = {}  # per Celery app: None when its broker is not Redis
 
 
 def _redis_priority_steps() -> tuple[int, int, int] | None:
@@ -83,11 +86,9 @@ def _redis_priority_steps() -> tuple[int, int, int] | None:
                 driver = conn.transport.driver_type
         except Exception:
             driver = None
-        if driver == "redis":
-            options = app.conf.broker_transport_options or {}
-            steps = sorted({int(s) for s in options.get("priority_steps") or (0, 3, 6, 9)})
-            if len(steps) >= 3:
-                found = (steps[0], steps[1], steps[2])
+        steps = _priority_steps(app.conf.broker_transport_options or {})
+        if driver == "redis" and len(steps) >= 3:
+            found = (steps[0], steps[1], steps[2])
         _steps[key] = found
     return _steps[key]
 
