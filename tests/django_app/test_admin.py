@@ -62,7 +62,14 @@ def test_api_key_admin_revokes_and_never_shows_the_hash():
     key, plaintext = keys.create_key(project, "ci")
     browser = Client()
     browser.force_login(User.objects.create_superuser("root", password="pw"))
-    page = browser.get(f"/admin/polos/apikey/{key.pk}/change/").content.decode()
+    response = browser.get(f"/admin/polos/apikey/{key.pk}/change/")
+    assert response.status_code == 200, (  # a redirect: to the login page, or the key is gone
+        response.status_code,
+        response.get("Location"),
+        ApiKey.objects.filter(pk=key.pk).exists(),
+        User.objects.filter(username="root").exists(),
+    )
+    page = response.content.decode()
     assert key.prefix in page and key.hashed_key not in page and plaintext not in page
     browser.post("/admin/polos/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True)
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
