@@ -9,8 +9,9 @@ that registered under the lock is either seen here or saw these events (a single
 read the waits with the snapshot taken before the locks).
 
 It returns one row per event (``'e'``, sequence id, topic, event type) and one per woken execution
-(``'w'``, 0, execution id, queue name, concurrency key, concurrency limit); no rows when the fence
-refused the write.  Installed by migration ``0006_step_function``.
+(``'w'``, its priority, execution id, queue name, concurrency key, concurrency limit); no rows when
+the fence refused the write.  Installed by migration ``0006_step_function``; ``0009`` replaced it
+with the version that returns the woken execution's priority.
 """
 
 from __future__ import annotations
@@ -84,9 +85,9 @@ BEGIN
             ON CONFLICT DO NOTHING;
         UPDATE polos_execution SET status = 'queued', rung_at = p_now
             WHERE id = w.execution_id AND status = 'waiting'
-            RETURNING queue_name, concurrency_key, concurrency_limit INTO q;
+            RETURNING queue_name, concurrency_key, concurrency_limit, priority INTO q;
         IF FOUND THEN
-            r_kind := 'w'; r_id := 0; r_a := w.execution_id; r_b := q.queue_name;
+            r_kind := 'w'; r_id := q.priority; r_a := w.execution_id; r_b := q.queue_name;
             r_c := q.concurrency_key; r_d := q.concurrency_limit;
             RETURN NEXT;
         END IF;

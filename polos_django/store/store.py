@@ -542,9 +542,9 @@ class DjangoStore(ExecutionStore):
                 if kind == "e":
                     plain = encoded[len(written)][1]
                     written.append(EventRecord(int(sequence_id), a, b, plain, now, record.id))
-                else:
+                else:  # a woken execution; its priority rides in the id column
                     lane = (b, c, int(d)) if d is not None else None
-                    transaction.on_commit(partial(doorbell.ring, a, b, lane=lane))
+                    transaction.on_commit(partial(doorbell.ring, a, b, lane=lane, priority=int(sequence_id)))
             for topic in triggered:
                 first = min(e.sequence_id for e in written if e.topic == topic)
                 triggers.on_publish(cursor, topic, record.project_id, first)

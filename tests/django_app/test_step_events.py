@@ -150,3 +150,22 @@ def test_events_without_a_type_or_data(rung: list[str]) -> None:
     assert payload["event_type"] is None and payload["data"] is None
     stored = Event.objects.filter(execution_id=publisher.execution.id, event_type=None).order_by("id")
     assert [json.loads(e.data) for e in stored] == [None, {"x": [1.5, "é"]}]
+
+
+def test_a_woken_execution_is_rung_with_its_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    priorities: dict[str, int] = {}
+    monkeypatch.setattr(
+        doorbell,
+        "ring",
+        lambda execution_id, queue_name=None, *, lane=None, priority=0: priorities.__setitem__(execution_id, priority),
+    )
+    store = get_store()
+    (record,) = store.create_executions(
+        [NewExecution("steppath_waiter", payload="{}", queue_name="steppath-idle", priority=5)]
+    )
+    claim = store.claim(record.id, "steppath-test", lease_seconds=60)
+    assert claim is not None
+    store.wait(claim, WaitSpec(WAIT_EVENT, "wait", topic="steppath/urgent"), 0.0)
+    priorities.clear()
+    _publish(_claimed("steppath_publisher"), "pub", [NewEvent("created", {}, topic="steppath/urgent")])
+    assert priorities[record.id] == 5  # on PostgreSQL, from the row of polos_record_step
