@@ -1012,30 +1012,28 @@ class DjangoStore(ExecutionStore):
 def _cancel_one(cursor: Any, record: ExecutionRecord) -> None:
     """Cancel one execution: at once when queued or waiting, at its next boundary when running.
 
-    Between the two statements another transaction may move it (on PostgreSQL, read committed: a
-    running execution suspends, a waiting one is resumed), and then neither applies: look again.
+    The row is locked first (PostgreSQL; SQLite serializes writers), so it cannot move between the
+    look and the write: a running execution that suspends meanwhile finds ``cancel_requested`` set
+    and stops, instead of waiting for an answer with its cancel lost.
     """
-    for _ in range(5):
-        cursor.execute(
-            f"UPDATE {sql.EXECUTION} SET status = %s, error = %s, finished_at = %s, lease_owner = NULL, "
-            "lease_expires_at = NULL WHERE id = %s AND status IN (%s, %s)",
-            [CANCELLED, CANCELLED_ERROR, sql.now_param(), record.id, QUEUED, WAITING],
-        )
-        if cursor.rowcount == 1:
-            finish_row(cursor, record, CANCELLED, result=None, error=CANCELLED_ERROR)
-            return
+    lock = " FOR UPDATE" if sql.is_postgres() else ""
+    cursor.execute(f"SELECT status FROM {sql.EXECUTION} WHERE id = %s{lock}", [record.id])
+    row = cursor.fetchone()
+    if row is None or row[0] in FINISHED_STATUSES:
+        return
+    if row[0] == RUNNING:
         cursor.execute(
             f"UPDATE {sql.EXECUTION} SET cancel_requested = %s, "
-            "cancel_requested_at = COALESCE(cancel_requested_at, %s) WHERE id = %s AND status = %s",
-            [True, sql.now_param(), record.id, RUNNING],
+            "cancel_requested_at = COALESCE(cancel_requested_at, %s) WHERE id = %s",
+            [True, sql.now_param(), record.id],
         )
-        if cursor.rowcount == 1:
-            return
-        cursor.execute(f"SELECT status FROM {sql.EXECUTION} WHERE id = %s", [record.id])
-        row = cursor.fetchone()
-        if row is None or row[0] in FINISHED_STATUSES:
-            return
-    logger.warning("execution %s kept changing status while being cancelled; cancel it again", record.id)
+        return
+    cursor.execute(
+        f"UPDATE {sql.EXECUTION} SET status = %s, error = %s, finished_at = %s, lease_owner = NULL, "
+        "lease_expires_at = NULL WHERE id = %s",
+        [CANCELLED, CANCELLED_ERROR, sql.now_param(), record.id],
+    )
+    finish_row(cursor, record, CANCELLED, result=None, error=CANCELLED_ERROR)
 
 
 def _with_cursor(method: Any, *args: Any) -> int:

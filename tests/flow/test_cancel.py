@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from polos.exceptions import WorkflowCancelled
+from polos.store import WAIT_SUSPEND, WaitSpec
 from polos_django import client
 from polos_django.models import Execution, Step
 from polos_django.store import cancels, get_store
@@ -105,29 +107,42 @@ def test_an_attempt_claimed_after_the_cancel_gets_its_own_grace_period(monkeypat
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serializes the cancel and the suspend")
 def test_a_cancel_racing_a_suspend_still_cancels() -> None:
-    # The execution is running when the cancel looks at it, and suspends (commits "waiting") between
-    # the cancel's two statements: neither applied, and it used to stay waiting for its human.
+    # The execution is running when the cancel looks at it, and its worker suspends it (waiting for a
+    # human) right then.  Either the cancel finishes it, or the suspend finds the cancel and stops:
+    # it must never be left waiting with its cancel lost.
     handle = client.invoke("flow_lane_job", {"n": 1}, queue_name=f"{SESSION}-parked")
-    assert get_store().claim(handle.id, "elsewhere:1", 30) is not None
-    suspended: list[bool] = []
+    claim = get_store().claim(handle.id, "elsewhere:1", 30)
+    assert claim is not None
+    suspends: list[str] = []
 
-    def suspend_now() -> None:
+    def suspend() -> None:
         from django.db import connection as other
 
         try:
-            Execution.objects.filter(pk=handle.id).update(status="waiting", lease_owner=None)
+            get_store().wait(claim, WaitSpec(WAIT_SUSPEND, "approve"), 0.0)
+            suspends.append("waiting")
+        except WorkflowCancelled:
+            suspends.append("cancelled")
         finally:
             other.close()
 
-    def between_statements(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    worker = threading.Thread(target=suspend)
+    walked: list[bool] = []
+
+    def after_the_first_look(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         result = execute(sql, params, many, context)
-        if "finished_at = %s" in sql and not suspended:  # the first statement found it running
-            suspended.append(True)
-            thread = threading.Thread(target=suspend_now)
-            thread.start()
-            thread.join()
+        if "parent_execution_id IN" in sql:  # the cancel gathered the tree; next it looks at the row
+            walked.append(True)
+        elif walked and not worker.ident:
+            worker.start()
+            worker.join(1.0)  # done at once, unless the cancel's row lock holds it back
         return result
 
-    with connection.execute_wrapper(between_statements):
+    with connection.execute_wrapper(after_the_first_look):
         assert client.cancel(handle.id) is True
-    assert suspended and _status(handle.id) == "cancelled"
+    worker.join(10)
+    row = Execution.objects.get(pk=handle.id)
+    assert suspends, "the suspend never ran"
+    assert (row.status, suspends) in (("cancelled", ["waiting"]), ("running", ["cancelled"]))
+    if row.status == "running":
+        assert row.cancel_requested  # its run ends cancelled at the refused suspend
